@@ -1,0 +1,4 @@
+.PHONY: demo test check
+demo: ; scripts/demo
+test: ; scripts/test
+check: ; scripts/setup && scripts/check

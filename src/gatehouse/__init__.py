@@ -1,0 +1,3 @@
+"""Gatehouse: a secure contact-centre and telephony platform for prisons."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Adapters around the domain: storage, crypto, and (under gatehouse.telephony) engines."""

@@ -1,0 +1,1 @@
+"""Crypto adapter: master key file, per-tenant data keys, AES-GCM."""

@@ -1,0 +1,1 @@
+"""Reading contact files (CSV in any common encoding and delimiter, XLSX) as streams of rows."""

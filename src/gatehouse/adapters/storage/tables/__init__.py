@@ -1,0 +1,14 @@
+"""Table definitions, one module per area, all on one ``Base``.
+
+Importing this package registers every table on ``Base.metadata``.
+"""
+
+from gatehouse.adapters.storage.tables import (
+    dialler,  # noqa: F401  (W1-D)
+    platform,  # noqa: F401  (W1-A)
+    scripts,  # noqa: F401  (W1-C)
+    vault,  # noqa: F401  (W1-A)
+)
+from gatehouse.adapters.storage.tables.base import Base
+
+__all__ = ["Base"]

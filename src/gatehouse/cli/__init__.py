@@ -1,0 +1,1 @@
+"""The ``gatehouse`` command line: one Typer app, subcommands grouped by noun."""

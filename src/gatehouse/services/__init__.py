@@ -1,0 +1,1 @@
+"""Use cases: one transaction per command; audit entries in the same transaction."""

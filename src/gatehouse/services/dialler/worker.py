@@ -1,0 +1,145 @@
+"""Run one dialler worker with simulated agents on the simulated network until stopped.
+
+This is what ``gatehouse dialler run`` calls, and what the crash and multi-worker tests
+start as a subprocess (``python -m gatehouse.services.dialler.worker``), so both exercise the
+same code. SIGTERM/SIGINT stop cleanly; SIGKILL is the crash the tests inflict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from gatehouse.adapters.storage.db import make_engine, make_session_factory
+from gatehouse.adapters.storage.dialler import DiallerStore
+from gatehouse.services.dialler.clocks import AnchoredClock, run_virtual
+from gatehouse.services.dialler.harness import build_runtime
+from gatehouse.services.dialler.simnet import Population
+from gatehouse.telephony.clock import Clock, RealClock
+
+log = structlog.get_logger("gatehouse.dialler.worker")
+
+
+@dataclass
+class WorkerOptions:
+    database_url: str
+    campaign_id: str
+    agents: int = 10
+    speed: float = 1.0
+    virtual: bool = False
+    start: float | None = None  # clock time at ``anchor`` (accelerated runs)
+    anchor: float | None = None  # wall time the accelerated timeline is anchored to
+    duration_s: float | None = None  # stop after this much clock time
+    call_log: Path | None = None
+    worker_id: str | None = None
+    seed: int = 1
+    agent_prefix: str = "bot"
+    metrics_port: int = 0
+    talk_median_s: float = 90.0
+    script_path: Path | None = None  # a script YAML the bots run through the interview runner
+
+
+def _clock(opts: WorkerOptions) -> Clock:
+    if opts.speed == 1.0:
+        return RealClock()
+    anchor = opts.anchor if opts.anchor is not None else time.time()
+    start = opts.start if opts.start is not None else time.time()
+    return AnchoredClock(start, anchor, opts.speed)
+
+
+async def _run(opts: WorkerOptions, clock: Clock, store: DiallerStore) -> dict[str, int]:
+    script = None
+    if opts.script_path is not None:
+        from gatehouse.domain.scripts.model import load_script
+
+        script = load_script(opts.script_path.read_text(encoding="utf-8"))
+    runtime, network = build_runtime(
+        store,
+        clock,
+        opts.campaign_id,
+        agents=opts.agents,
+        seed=opts.seed,
+        call_log=opts.call_log,
+        worker_id=opts.worker_id,
+        population=Population(),
+        talk_median_s=opts.talk_median_s,
+        agent_prefix=opts.agent_prefix,
+        script=script,
+    )
+    if opts.metrics_port:
+        from gatehouse.services.dialler.metrics import serve_metrics
+
+        serve_metrics(opts.metrics_port, [runtime])
+    loop = asyncio.get_running_loop()
+    def on_signal() -> None:
+        # first signal: stop dialling and let calls in progress end; second: stop at once
+        runtime.stop(at_once=runtime.stopping)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)
+    print(f"started worker={runtime.worker_id}", flush=True)  # the tests wait for this line
+    until = clock.now() + opts.duration_s if opts.duration_s is not None else None
+    await runtime.run(until=until)
+    await network.close()
+    return dict(runtime.stats.outcomes)
+
+
+def run_worker(opts: WorkerOptions) -> dict[str, int]:
+    engine = make_engine(opts.database_url)
+    store = DiallerStore(make_session_factory(engine))
+    try:
+        if opts.virtual:
+            start = opts.start if opts.start is not None else time.time()
+            return run_virtual(start, lambda clock: _run(opts, clock, store))  # type: ignore[no-any-return]
+        return asyncio.run(_run(opts, _clock(opts), store))
+    finally:
+        engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--db", required=True)
+    p.add_argument("--campaign", required=True)
+    p.add_argument("--agents", type=int, default=10)
+    p.add_argument("--speed", type=float, default=1.0)
+    p.add_argument("--virtual", action="store_true")
+    p.add_argument("--start", type=float)
+    p.add_argument("--anchor", type=float)
+    p.add_argument("--duration", type=float)
+    p.add_argument("--call-log", type=Path)
+    p.add_argument("--worker-id")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--agent-prefix", default="bot")
+    p.add_argument("--script", type=Path)
+    p.add_argument("--talk-median", type=float, default=90.0)
+    a = p.parse_args(argv)
+    run_worker(
+        WorkerOptions(
+            database_url=a.db,
+            campaign_id=a.campaign,
+            agents=a.agents,
+            speed=a.speed,
+            virtual=a.virtual,
+            start=a.start,
+            anchor=a.anchor,
+            duration_s=a.duration,
+            call_log=a.call_log,
+            worker_id=a.worker_id,
+            seed=a.seed,
+            agent_prefix=a.agent_prefix,
+            script_path=a.script,
+            talk_median_s=a.talk_median,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

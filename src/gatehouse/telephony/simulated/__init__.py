@@ -1,0 +1,1 @@
+"""The simulated phone network: a discrete-event engine in virtual time."""

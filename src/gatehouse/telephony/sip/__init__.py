@@ -1,0 +1,1 @@
+"""The SIP/RTP engine on baresip-python (supervised worker processes)."""

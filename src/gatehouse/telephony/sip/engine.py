@@ -1,0 +1,302 @@
+"""The SIP engine: the coordinator side of :class:`TelephonyEngine` over real SIP/RTP.
+
+It owns no media: it starts a media worker process (``gatehouse.telephony.sip.worker``, one
+baresip runtime each), sends it commands and turns its reports into port events. A worker
+that dies is restarted; calls it had are reported FAILED ("worker lost") so the runtime's
+crash-safety rules reconcile them. Destinations are resolved here, at dial time, from the
+opaque contact reference (the number never travels further up than this module).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gatehouse.domain.errors import ComplianceRefused
+from gatehouse.telephony.port import (
+    AnsweredBy,
+    CallEvent,
+    CallEventKind,
+    CallEventListener,
+    DestinationResolver,
+    DialRequest,
+    HangupParty,
+    SuperviseMode,
+)
+
+KeyProvider = Callable[[str], tuple[bytes, str]]  # tenant -> (tenant key, key id)
+
+
+def free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class SipEngineConfig:
+    trunk: str  # "127.0.0.1:5080": a static peer (or an SBC/proxy) that routes the number
+    listen: str = ""  # "" = a free loopback port
+    prompts: dict[str, Path] = field(default_factory=dict)  # prompt id -> 8 kHz mono s16 raw
+    recordings_dir: Path = Path("var/recordings")
+    tenant: str = "default"
+    agent_phones: dict[str, str] = field(default_factory=dict)  # agent id -> SIP URI
+
+
+@dataclass
+class _Call:
+    call_id: str
+    attempt_id: str
+    placed_at: float
+    answered: bool = False
+    agent_leg: bool = False
+    finished: bool = False
+    record: bool = True  # False for legally privileged calls: never recorded, never monitored
+
+
+class SipEngine:
+    def __init__(
+        self,
+        config: SipEngineConfig,
+        resolver: DestinationResolver,
+        keys: KeyProvider,
+        clock_now: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.resolver = resolver
+        self.keys = keys
+        self.now = clock_now
+        self._listeners: list[CallEventListener] = []
+        self._calls: dict[str, _Call] = {}
+        self._by_attempt: dict[str, str] = {}
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self.worker_restarts = 0
+        self._listen = ""
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @property
+    def listen_address(self) -> str:
+        return self._listen
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self._proc.pid if self._proc and self._proc.returncode is None else None
+
+    async def start(self) -> None:
+        listen = self._listen = self.config.listen or f"127.0.0.1:{free_loopback_port()}"
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "gatehouse.telephony.sip.worker",
+            "--listen",
+            listen,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        self._ready.clear()
+        self._reader = asyncio.create_task(self._read_events(self._proc))
+        await asyncio.wait_for(self._ready.wait(), 20)
+
+    async def close(self) -> None:
+        if self._proc and self._proc.returncode is None:
+            with contextlib.suppress(Exception):
+                await self._send({"op": "shutdown"})
+            try:
+                await asyncio.wait_for(self._proc.wait(), 10)
+            except TimeoutError:
+                self._proc.kill()
+        if self._reader:
+            self._reader.cancel()
+
+    async def _send(self, command: dict[str, Any]) -> None:
+        assert self._proc and self._proc.stdin
+        self._proc.stdin.write((json.dumps(command) + "\n").encode())
+        await self._proc.stdin.drain()
+
+    async def _read_events(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout
+        while True:
+            line = await proc.stdout.readline()
+            if not line:
+                break
+            with contextlib.suppress(ValueError):
+                self._on_worker_event(json.loads(line))
+        # The worker is gone: every live call is lost; report them so they are reconciled.
+        for call in list(self._calls.values()):
+            if not call.finished:
+                call.finished = True
+                self._emit(
+                    CallEvent(
+                        call.call_id,
+                        call.attempt_id,
+                        CallEventKind.FAILED,
+                        self.now(),
+                        reason="media worker lost",
+                    )
+                )
+
+    # -- port --------------------------------------------------------------------------
+    def subscribe(self, listener: CallEventListener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: CallEventListener) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def _emit(self, event: CallEvent) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    async def place_call(self, request: DialRequest) -> str:
+        if request.attempt_id in self._by_attempt:
+            return self._by_attempt[request.attempt_id]  # idempotent per attempt
+        number = self.resolver(request.contact_ref)
+        call_id = f"sip-{uuid.uuid4().hex[:12]}"
+        self._calls[call_id] = _Call(call_id, request.attempt_id, self.now(), record=request.record)
+        self._by_attempt[request.attempt_id] = call_id
+        await self._send(
+            {
+                "op": "dial",
+                "call": call_id,
+                "uri": f"sip:{number}@{self.config.trunk}",
+                "ring_timeout": request.ring_timeout_s,
+                "headers": {"X-Gatehouse-Campaign": request.campaign_id},
+            }
+        )
+        return call_id
+
+    async def hangup(self, call_id: str) -> None:
+        await self._send({"op": "hangup", "call": call_id})
+
+    async def open_agent_leg(self, agent_id: str) -> str:
+        uri = self.config.agent_phones[agent_id]
+        leg_id = f"agent-{agent_id}-{uuid.uuid4().hex[:6]}"
+        self._calls[leg_id] = _Call(leg_id, f"agent:{agent_id}", self.now(), agent_leg=True)
+        await self._send({"op": "dial", "call": leg_id, "uri": uri, "ring_timeout": 60})
+        return leg_id
+
+    async def close_agent_leg(self, leg_id: str) -> None:
+        await self.hangup(leg_id)
+
+    async def bridge(self, call_id: str, leg_id: str) -> None:
+        await self._send({"op": "bridge", "call": call_id, "other": leg_id})
+
+    async def unbridge(self, call_id: str) -> None:
+        await self._send({"op": "unbridge", "call": call_id})
+
+    async def play_prompt(self, call_id: str, prompt_id: str) -> None:
+        path = self.config.prompts[prompt_id]
+        await self._send({"op": "play", "call": call_id, "prompt": str(path), "id": prompt_id})
+
+    def _require_recordable(self, call_id: str) -> None:
+        call = self._calls.get(call_id)
+        if call is not None and not call.record:
+            raise ComplianceRefused(
+                "this call is legally privileged: it is never recorded or monitored"
+            )
+
+    async def start_recording(self, call_id: str, recording_id: str) -> None:
+        self._require_recordable(call_id)
+        key, key_id = self.keys(self.config.tenant)
+        path = self.config.recordings_dir / f"{recording_id}.ghrec"
+        await self._send(
+            {
+                "op": "record",
+                "call": call_id,
+                "path": str(path),
+                "recording_id": recording_id,
+                "tenant": self.config.tenant,
+                "key_hex": key.hex(),
+                "key_id": key_id,
+            }
+        )
+
+    async def stop_recording(self, call_id: str) -> None:
+        await self._send({"op": "stop_record", "call": call_id})
+
+    async def open_supervisor_leg(self, supervisor_id: str, uri: str) -> str:
+        """Call the supervisor's phone; the leg is then attached to calls with supervise()."""
+        leg_id = f"supervisor-{supervisor_id}-{uuid.uuid4().hex[:6]}"
+        self._calls[leg_id] = _Call(
+            leg_id, f"supervisor:{supervisor_id}", self.now(), agent_leg=True
+        )
+        await self._send({"op": "dial", "call": leg_id, "uri": uri, "ring_timeout": 60})
+        return leg_id
+
+    async def supervise(self, supervisor_leg_id: str, call_id: str, mode: SuperviseMode) -> None:
+        self._require_recordable(call_id)
+        await self._send(
+            {
+                "op": "supervise",
+                "call": call_id,
+                "supervisor": supervisor_leg_id,
+                "mode": mode.value,
+            }
+        )
+
+    async def end_supervision(self, supervisor_leg_id: str) -> None:
+        await self._send({"op": "end_supervision", "call": supervisor_leg_id})
+
+    # -- worker reports ------------------------------------------------------------------
+    def _on_worker_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("ev")
+        if kind == "ready":
+            self._ready.set()
+            return
+        call = self._calls.get(str(event.get("call")))
+        if call is None or call.finished:
+            return
+        now = self.now()
+        if kind == "ringing":
+            self._emit(CallEvent(call.call_id, call.attempt_id, CallEventKind.RINGING, now))
+        elif kind == "answered":
+            call.answered = True
+            # AMD runs on the media (telephony/amd.py); without it the verdict is unknown.
+            self._emit(
+                CallEvent(
+                    call.call_id,
+                    call.attempt_id,
+                    CallEventKind.ANSWERED,
+                    now,
+                    answered_by=AnsweredBy.UNKNOWN,
+                    detection_finished_at=now,
+                )
+            )
+        elif kind == "prompt_finished":
+            self._emit(CallEvent(call.call_id, call.attempt_id, CallEventKind.PROMPT_FINISHED, now))
+        elif kind == "closed":
+            call.finished = True
+            self._emit(self._closed_event(call, event, now))
+
+    @staticmethod
+    def _closed_event(call: _Call, event: dict[str, Any], now: float) -> CallEvent:
+        status = event.get("status")
+        reason = str(event.get("reason", ""))
+        if call.answered:
+            return CallEvent(
+                call.call_id,
+                call.attempt_id,
+                CallEventKind.HUNG_UP,
+                now,
+                hangup_party=HangupParty.REMOTE,
+                sip_status=status,
+                reason=reason,
+            )
+        if event.get("timed_out") or status in (408, 480, 487):
+            kind = CallEventKind.NO_ANSWER
+        elif status in (486, 600):
+            kind = CallEventKind.BUSY
+        else:
+            kind = CallEventKind.FAILED  # 404, 603, 5xx, unreachable
+        return CallEvent(call.call_id, call.attempt_id, kind, now, sip_status=status, reason=reason)

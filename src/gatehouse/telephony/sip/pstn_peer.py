@@ -1,0 +1,217 @@
+"""A test PSTN peer: a real SIP user agent on loopback that answers like the public would.
+
+Run with ``gatehouse pstn-peer --config FILE``. Each called number (the user part of the
+request URI) gets a behaviour: ``person`` (rings, answers, says a short greeting, then
+listens and answers questions with generated speech), ``machine`` (long greeting and a
+beep), ``busy`` (486), ``no_answer`` (rings until the caller cancels). Everything heard is
+written to a WAV per call, and a JSON-lines log records when each call was answered and when
+sound first arrived (``time.monotonic()``, comparable across processes on this machine), so
+a test can assert that the information message started within 2 s of the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import tempfile
+import time
+import wave
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from gatehouse.telephony import tts
+from gatehouse.telephony.sip.host import (
+    FRAME_MS,
+    SipHost,
+    TrackedCall,
+    read_audio,
+    rms,
+    write_audio,
+)
+
+RATE = 8000
+FRAME_BYTES = RATE * 2 * FRAME_MS // 1000
+HEARD_RMS = 500.0  # louder than line noise: "something was said to us"
+
+
+class Behaviour(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    behaviour: Literal["person", "machine", "busy", "no_answer"] = "person"
+    ring_s: float = Field(default=0.5, ge=0, le=60)
+    greeting: str = "Hello?"
+    reply: str = "Yes, I can spare a few minutes."
+    hangup_after_s: float = Field(default=30.0, gt=0, le=600)
+
+
+class PeerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    listen: str = "127.0.0.1:5080"
+    log: Path = Path("pstn-peer.jsonl")
+    record_dir: Path = Path("pstn-peer-recordings")
+    default: Behaviour = Behaviour()
+    numbers: dict[str, Behaviour] = Field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> PeerConfig:
+        return cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+
+
+def speech(text: str, cache: Path, voice: str = "en") -> bytes:
+    """8 kHz mono s16 speech from espeak-ng via sox (a tone burst if they are missing)."""
+    if tts.available():
+        return tts.speak(text, cache, voice=voice)
+    t = np.arange(int(RATE * 0.8)) / RATE
+    return (6000 * np.sin(2 * np.pi * 440 * t)).astype("<i2").tobytes()
+
+
+class PstnPeer:
+    def __init__(self, config: PeerConfig, cache: Path | None = None) -> None:
+        self.config = config
+        self.cache = cache or Path(tempfile.gettempdir()) / "gatehouse-pstn-peer"
+        self.host = SipHost(config.listen, user="pstn", catch_all=True, expose_headers=("To",))
+        self._log = config.log.open("a", encoding="utf-8")
+        self._numbers: dict[int, str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        config.record_dir.mkdir(parents=True, exist_ok=True)
+        self._seq = 0
+
+    def log(self, event: str, **fields: Any) -> None:
+        self._log.write(json.dumps({"t": time.monotonic(), "event": event, **fields}) + "\n")
+        self._log.flush()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        import baresip
+
+        await self.host.start()
+        self.host.runtime.subscribe(self._remember_number)
+        self.host.ua.on_incoming(self._incoming)
+        self.log("ready", listen=self.config.listen)
+        del baresip
+        try:
+            await stop.wait()
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            await self.host.close()
+            self._log.close()
+
+    def _remember_number(self, event: Any) -> None:
+        to = event.to or (event.headers or {}).get("To") or (event.headers or {}).get("to")
+        if event.call and to:
+            match = re.search(r"sip:([^@;>]+)@", to)
+            if match:
+                self._numbers.setdefault(event.call, match.group(1))
+
+    def _incoming(self, call: Any) -> None:
+        task = asyncio.get_running_loop().create_task(self._handle(call))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, call: Any) -> None:
+        self._seq += 1
+        n = self._seq
+        tracked = self.host.track(call)
+        number = self._numbers.get(call.handle, "")
+        behaviour = self.config.numbers.get(number, self.config.default)
+        self.log("incoming", call=n, number=number, behaviour=behaviour.behaviour)
+        if behaviour.behaviour == "busy":
+            with contextlib.suppress(Exception):
+                await call.reject()
+            self.log("rejected", call=n, status=486)
+            return
+        await asyncio.sleep(behaviour.ring_s)
+        if behaviour.behaviour == "no_answer":
+            while tracked.closed_at is None:
+                await asyncio.sleep(0.05)
+            self.log("closed", call=n, reason=tracked.closed_reason, answered=False)
+            return
+        if tracked.closed_at is not None:
+            self.log("closed", call=n, reason=tracked.closed_reason, answered=False)
+            return
+        await call.answer()
+        answered_at = time.monotonic()
+        self.log("answered", call=n)
+        deadline = answered_at + 5.0
+        while (
+            tracked.established_at is None
+            and tracked.closed_at is None
+            and time.monotonic() < deadline
+        ):
+            await asyncio.sleep(0.005)
+        await self._media(n, call, tracked, behaviour)
+
+    async def _media(self, n: int, call: Any, tracked: TrackedCall, behaviour: Behaviour) -> None:
+        if behaviour.behaviour == "machine":
+            text = (
+                "Hello, you have reached the Smith family. We cannot take your call right now. "
+                "Please leave a message after the tone."
+            )
+            t = np.arange(int(RATE * 0.5)) / RATE
+            beep = (6000 * np.sin(2 * np.pi * 1000 * t)).astype("<i2").tobytes()
+            outgoing = speech(text, self.cache) + bytes(RATE) + beep
+        else:
+            outgoing = bytes(RATE // 2) + speech(behaviour.greeting, self.cache)
+        reply = speech(behaviour.reply, self.cache) if behaviour.behaviour == "person" else b""
+        path = self.config.record_dir / f"call-{n}.wav"
+        heard_first = False
+        replied = False
+        quiet_since: float | None = None
+        end = time.monotonic() + behaviour.hangup_after_s
+        read_audio(call, 32768)  # discard anything queued before the answer
+        with wave.open(str(path), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(RATE)
+            while tracked.closed_at is None and time.monotonic() < end:
+                if outgoing:
+                    sent = write_audio(call, outgoing[:FRAME_BYTES])
+                    outgoing = outgoing[sent:]
+                data = read_audio(call)
+                if data:
+                    wav.writeframes(data)
+                    loud = rms(data) > HEARD_RMS
+                    if loud and not heard_first:
+                        heard_first = True
+                        self.log("first_audio", call=n, rms=round(rms(data), 1))
+                    # A person answers once the caller has spoken and paused.
+                    if loud:
+                        quiet_since = None
+                    elif heard_first and quiet_since is None:
+                        quiet_since = time.monotonic()
+                    if (
+                        reply
+                        and heard_first
+                        and not replied
+                        and quiet_since
+                        and time.monotonic() - quiet_since > 0.6
+                    ):
+                        outgoing += reply
+                        replied = True
+                await asyncio.sleep(FRAME_MS / 1000 / 2)
+        if tracked.closed_at is None:
+            with contextlib.suppress(Exception):
+                await call.hangup()
+            self.log("hung_up", call=n)
+        self.log("closed", call=n, reason=tracked.closed_reason, answered=True, wav=str(path))
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+async def serve(config: PeerConfig) -> None:
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await PstnPeer(config).run(stop)

@@ -1,0 +1,295 @@
+"""The SIP media worker process: one baresip runtime, driven by JSON lines on stdin.
+
+Run by :class:`gatehouse.telephony.sip.engine.SipEngine` (``python -m
+gatehouse.telephony.sip.worker --listen 127.0.0.1:PORT``). Commands arrive one JSON object per
+line on stdin; events leave one per line on stdout. The worker owns media: prompts written
+into calls, two-call bridges (a PCM copy each way, 20 ms frames, queues capped at 60 ms),
+and per-call recording encrypted while written (stereo: left the far end, right what we
+sent it). It never decides anything about a campaign: that is the coordinator's job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gatehouse.adapters.crypto.recording import AesGcmKeyWrapper, RecordingWriter
+from gatehouse.telephony.sip.host import FRAME_MS, SipHost, TrackedCall, read_audio, write_audio
+
+RATE = 8000
+FRAME_BYTES = RATE * 2 * FRAME_MS // 1000
+
+
+@dataclass
+class Leg:
+    id: str
+    tracked: TrackedCall
+    ring_timeout: float
+    dialled_at: float
+    answered: bool = False
+    prompt: bytearray = field(default_factory=bytearray)
+    prompt_id: str | None = None
+    partner: str | None = None
+    recorder: RecordingWriter | None = None
+    timed_out: bool = False
+    supervisor: str | None = None  # a supervisor leg listening to this (customer) leg
+    supervise_mode: str = "listen"
+
+
+class Worker:
+    def __init__(self, listen: str) -> None:
+        self.host = SipHost(listen, user="gatehouse", max_calls=200)
+        self.legs: dict[str, Leg] = {}
+        self.by_handle: dict[int, str] = {}
+        self.out = sys.stdout
+
+    def emit(self, ev: str, **fields: Any) -> None:
+        self.out.write(json.dumps({"ev": ev, "t": time.monotonic(), **fields}) + "\n")
+        self.out.flush()
+
+    async def run(self) -> None:
+        await self.host.start()
+        self.host.listeners.append(self._on_call_event)
+        # The worker only places calls; anything arriving uninvited is refused (486).
+        self.host.ua.on_incoming(self._refuse)
+        self.emit("ready", listen=self.host.listen)
+        media = asyncio.create_task(self._media_loop())
+        reader = asyncio.StreamReader()
+        loop = asyncio.get_running_loop()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break  # the coordinator went away: stop
+                try:
+                    command = json.loads(line)
+                except ValueError:
+                    self.emit("error", message="unreadable command")
+                    continue
+                if command.get("op") == "shutdown":
+                    break
+                try:
+                    await self._command(command)
+                except Exception as exc:
+                    self.emit("error", call=command.get("call"), message=str(exc)[:300])
+        finally:
+            media.cancel()
+            for leg in list(self.legs.values()):
+                self._stop_recording(leg)
+                with contextlib.suppress(Exception):
+                    await leg.tracked.call.hangup()
+            await self.host.close()
+
+    async def _command(self, c: dict[str, Any]) -> None:
+        op = c.get("op")
+        if op == "dial":
+            if c["call"] in self.legs:
+                return  # idempotent per call id
+            tracked = await self.host.dial(c["uri"], c.get("headers"))
+            new_leg = Leg(c["call"], tracked, float(c["ring_timeout"]), time.monotonic())
+            self.legs[new_leg.id] = new_leg
+            self.by_handle[tracked.handle] = new_leg.id
+            # Events may already have arrived for this handle (a fast answer).
+            if tracked.ringing_at is not None:
+                self._on_call_event("ringing", tracked)
+            if tracked.established_at is not None:
+                self._on_call_event("established", tracked)
+            if tracked.closed_at is not None:
+                self._on_call_event("closed", tracked)
+            return
+        leg = self.legs.get(c.get("call", ""))
+        if leg is None:
+            self.emit("error", call=c.get("call"), message=f"no such call for {op}")
+            return
+        if op == "hangup":
+            with contextlib.suppress(Exception):
+                await leg.tracked.call.hangup()
+        elif op == "play":
+            leg.prompt = bytearray(Path(c["prompt"]).read_bytes())
+            leg.prompt_id = c.get("id")
+            with contextlib.suppress(Exception):
+                leg.tracked.call.audio.flush_tx()
+        elif op == "record":
+            wrapper = AesGcmKeyWrapper(bytes.fromhex(c["key_hex"]), c["key_id"])
+            leg.recorder = RecordingWriter(
+                Path(c["path"]), recording_id=c["recording_id"], tenant=c["tenant"], wrapper=wrapper
+            )
+        elif op == "stop_record":
+            self._stop_recording(leg)
+        elif op == "bridge":
+            other = self.legs.get(c["other"])
+            if other is None:
+                raise ValueError("no such leg to bridge")
+            leg.partner, other.partner = other.id, leg.id
+            # Start clean: drop anything queued, so the bridge adds no standing latency.
+            read_audio(leg.tracked.call, 65536)
+            read_audio(other.tracked.call, 65536)
+        elif op == "supervise":
+            supervisor = self.legs.get(c["supervisor"])
+            if supervisor is None or not supervisor.answered:
+                raise ValueError("no answered supervisor leg")
+            if c["mode"] not in ("listen", "whisper", "barge"):
+                raise ValueError("mode must be listen, whisper or barge")
+            leg.supervisor, leg.supervise_mode = supervisor.id, c["mode"]
+            read_audio(supervisor.tracked.call, 65536)
+        elif op == "end_supervision":
+            for other in self.legs.values():
+                if other.supervisor == leg.id:
+                    other.supervisor = None
+        elif op == "unbridge":
+            if leg.partner and leg.partner in self.legs:
+                self.legs[leg.partner].partner = None
+            leg.partner = None
+
+    def _on_call_event(self, what: str, tracked: TrackedCall) -> None:
+        leg_id = self.by_handle.get(tracked.handle)
+        if leg_id is None:
+            return
+        leg = self.legs.get(leg_id)
+        if leg is None:
+            return
+        if what == "ringing":
+            self.emit("ringing", call=leg.id)
+        elif what == "established" and not leg.answered:
+            leg.answered = True
+            read_audio(tracked.call, 65536)
+            self.emit("answered", call=leg.id)
+        elif what == "closed":
+            self._stop_recording(leg)
+            reason = tracked.closed_reason or ""
+            match = re.match(r"\s*(\d{3})\b", reason)
+            self.emit(
+                "closed",
+                call=leg.id,
+                answered=leg.answered,
+                status=int(match.group(1)) if match else None,
+                reason=reason[:200],
+                timed_out=leg.timed_out,
+            )
+            if leg.partner and leg.partner in self.legs:
+                self.legs[leg.partner].partner = None
+            self.legs.pop(leg.id, None)
+            self.by_handle.pop(tracked.handle, None)
+
+    def _stop_recording(self, leg: Leg) -> None:
+        if leg.recorder is not None:
+            with contextlib.suppress(Exception):
+                leg.recorder.close()
+            leg.recorder = None
+
+    async def _media_loop(self) -> None:
+        next_tick = time.monotonic()
+        while True:
+            now = time.monotonic()
+            rx: dict[str, bytes] = {}
+            for leg in list(self.legs.values()):
+                if not leg.answered:
+                    if now - leg.dialled_at > leg.ring_timeout and not leg.timed_out:
+                        leg.timed_out = True  # ring timeout: hang up = CANCEL on the wire
+                        asyncio.get_running_loop().create_task(self._cancel(leg))
+                    continue
+                rx[leg.id] = read_audio(leg.tracked.call, FRAME_BYTES * 4)
+            feeds = self._feeds()
+            for leg in list(self.legs.values()):
+                if not leg.answered:
+                    continue
+                sent = b""
+                if leg.prompt:
+                    chunk = bytes(leg.prompt[:FRAME_BYTES])
+                    accepted = write_audio(leg.tracked.call, chunk)
+                    del leg.prompt[:accepted]
+                    sent = chunk[:accepted]
+                    if not leg.prompt:
+                        self.emit("prompt_finished", call=leg.id, prompt=leg.prompt_id)
+                elif feeds.get(leg.id):
+                    sent = mix([rx.get(source, b"") for source in feeds[leg.id]])
+                    if sent:
+                        write_audio(leg.tracked.call, sent)
+                if leg.recorder is not None:
+                    heard = rx.get(leg.id, b"")
+                    leg.recorder.write(_stereo(heard, sent))
+            next_tick += FRAME_MS / 1000
+            await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
+            if time.monotonic() - next_tick > 0.2:
+                next_tick = time.monotonic()  # fell behind (busy machine): do not burst
+
+    def _feeds(self) -> dict[str, list[str]]:
+        """Whose audio each leg hears: its bridge partner, plus a supervisor by mode.
+
+        listen: the supervisor hears both sides; whisper: the agent also hears the supervisor,
+        the called person does not; barge: all three hear each other.
+        """
+        feeds: dict[str, list[str]] = {
+            leg.id: [leg.partner] for leg in self.legs.values() if leg.partner in self.legs
+        }
+        for leg in self.legs.values():
+            if leg.supervisor not in self.legs or leg.partner not in self.legs:
+                continue
+            supervisor, agent = leg.supervisor, leg.partner
+            assert supervisor is not None and agent is not None
+            feeds[supervisor] = [leg.id, agent]
+            if leg.supervise_mode in ("whisper", "barge"):
+                feeds.setdefault(agent, []).append(supervisor)
+            if leg.supervise_mode == "barge":
+                feeds.setdefault(leg.id, []).append(supervisor)
+        return feeds
+
+    def _refuse(self, call: Any) -> None:
+        async def refuse() -> None:
+            with contextlib.suppress(Exception):
+                await call.reject()
+
+        asyncio.get_running_loop().create_task(refuse())
+        self.emit("refused_inbound", peer=str(getattr(call, "peer", ""))[:100])
+
+    async def _cancel(self, leg: Leg) -> None:
+        with contextlib.suppress(Exception):
+            await leg.tracked.call.hangup()
+
+
+def mix(frames: list[bytes]) -> bytes:
+    """Sum 16-bit frames in int32 and clip (the cost is ~0.1 ms per 3-party frame)."""
+    frames = [f for f in frames if f]
+    if not frames:
+        return b""
+    if len(frames) == 1:
+        return frames[0]
+    n = max(len(f) for f in frames) // 2
+    total = np.zeros(n, dtype=np.int32)
+    for f in frames:
+        samples = np.frombuffer(f[: len(f) // 2 * 2], dtype="<i2")
+        total[: len(samples)] += samples
+    return np.clip(total, -32768, 32767).astype("<i2").tobytes()
+
+
+def _stereo(left: bytes, right: bytes) -> bytes:
+    n = max(len(left), len(right)) // 2
+    a = np.zeros(n, dtype="<i2")
+    b = np.zeros(n, dtype="<i2")
+    if left:
+        a[: len(left) // 2] = np.frombuffer(left[: len(left) // 2 * 2], dtype="<i2")
+    if right:
+        b[: len(right) // 2] = np.frombuffer(right[: len(right) // 2 * 2], dtype="<i2")
+    return np.column_stack([a, b]).tobytes()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--listen", required=True)
+    args = parser.parse_args()
+    asyncio.run(Worker(args.listen).run())
+
+
+if __name__ == "__main__":
+    main()

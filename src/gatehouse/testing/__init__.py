@@ -1,0 +1,1 @@
+"""Test helpers shipped in the package: builders and scripted engines."""

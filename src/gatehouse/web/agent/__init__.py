@@ -1,0 +1,1 @@
+"""Agent-facing web code. It may only ever see AgentContactView, never vault PII."""

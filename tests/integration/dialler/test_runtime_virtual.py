@@ -1,0 +1,132 @@
+"""The runtime with storage on virtual time: the runtime's own records hold the rules."""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from gatehouse.adapters.storage.dialler import DiallerStore
+from gatehouse.domain.dialler.config import CallOutcome, CampaignConfig
+from gatehouse.services.dialler import compliance
+from gatehouse.services.dialler.clocks import run_virtual
+from gatehouse.services.dialler.harness import build_runtime, seed_synthetic_campaign
+from gatehouse.services.dialler.simnet import Population, read_call_log
+
+START = 1_767_949_200.0  # 2026-01-09 09:00 UTC (a Friday), inside the UK window
+
+
+def _config(**kw: object) -> CampaignConfig:
+    delays = {
+        CallOutcome.NO_ANSWER: 600.0,
+        CallOutcome.BUSY: 300.0,
+        CallOutcome.MACHINE: 3600.0,
+        CallOutcome.ABANDONED: 72 * 3600.0,
+        CallOutcome.NETWORK_FAILURE: 600.0,
+        CallOutcome.UNKNOWN: 72 * 3600.0,
+        CallOutcome.PARTIAL: 900.0,
+    }
+    return CampaignConfig(retry_delay_s=delays, **kw)  # type: ignore[arg-type]
+
+
+def _run(store: DiallerStore, log: Path, *, agents: int, hours: float, pacer: str) -> None:
+    seed_synthetic_campaign(
+        store, "camp", contacts=400, config=_config(pacer=pacer, wrap_up_s=5.0), at=START
+    )
+
+    async def main(clock):  # type: ignore[no-untyped-def]
+        runtime, network = build_runtime(
+            store, clock, "camp", agents=agents, call_log=log, population=Population()
+        )
+        await runtime.run(until=START + hours * 3600)
+        await network.close()
+        return runtime
+
+    return run_virtual(START, main)
+
+
+@pytest.mark.slow
+def test_progressive_run_records_every_outcome_and_holds_the_rules(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    store = DiallerStore(session_factory)
+    log = tmp_path / "calls.jsonl"
+    runtime = _run(store, log, agents=5, hours=1, pacer="progressive")
+    calls = read_call_log(log)
+    attempts = {a.attempt_id: a for a in store.attempts("camp")}
+    assert len(calls) > 100, "the campaign dialled"
+    # every call the network received has its attempt row, opened before it was placed
+    for c in calls:
+        a = attempts[str(c["attempt_id"])]
+        assert a.opened_at <= float(c["at"])  # type: ignore[arg-type]
+    assert len({c["attempt_id"] for c in calls}) == len(calls)
+    # after a clean stop, no attempt is left without an outcome, none is unknown
+    assert all(a.outcome is not None for a in attempts.values())
+    assert store.counts("camp").unknown == 0
+    # progressive: an agent was free for every call, so nothing is abandoned
+    counts = store.counts("camp")
+    assert counts.abandoned == 0 and counts.connects > 20
+    # no number dialled again within the retry delay of its previous outcome
+    cfg = store.campaign("camp").config
+    by_contact: dict[str, list] = defaultdict(list)  # type: ignore[type-arg]
+    for a in sorted(attempts.values(), key=lambda a: a.opened_at):
+        by_contact[a.contact_ref].append(a)
+    for seq in by_contact.values():
+        for prev, nxt in itertools.pairwise(seq):
+            delay = cfg.retry_delay(CallOutcome(prev.outcome))
+            assert nxt.opened_at - prev.opened_at >= delay - 1e-6 or (
+                prev.outcome == CallOutcome.CALLBACK.value
+            )
+    # unanswered calls rang at least 15 s
+    assert runtime.stats.min_unanswered_ring_s >= 15.0
+    # agents' state logs account for their time
+    log_rows = store.state_log("bot-000")
+    assert {r.to_state for r in log_rows} >= {"ready", "reserved", "on_call", "wrap_up"}
+
+
+@pytest.mark.slow
+def test_power_dialling_holds_abandon_limit_message_and_72h(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    store = DiallerStore(session_factory)
+    runtime = _run(store, tmp_path / "calls.jsonl", agents=3, hours=1.5, pacer="power:3")
+    attempts = store.attempts("camp")
+    abandoned = [a for a in attempts if a.outcome == CallOutcome.ABANDONED.value]
+    assert abandoned, "a power ratio of 3 abandons some calls"
+    for a in abandoned:
+        assert a.message_at is not None and a.answered_at is not None
+        assert a.message_at - a.answered_at <= 2.0
+        later = [
+            b for b in attempts if b.contact_ref == a.contact_ref and b.opened_at > a.opened_at
+        ]
+        assert all(b.opened_at - a.opened_at >= 72 * 3600 for b in later)
+    assert runtime.stats.max_message_latency_s <= 2.0
+    counts = store.counts("camp")
+    assert counts.abandoned == len(abandoned)
+    # the runtime's own records hold the Ofcom limit (guard: invariant 4)
+    assert counts.abandon_rate <= 0.03, counts
+    rep = compliance.report(store, "camp")
+    assert rep.live == counts.live and rep.abandoned == counts.abandoned
+    assert rep.max_rate_calendar_day <= 0.03 and rep.max_rate_rolling_24h <= 0.03
+    assert rep.redials_within_72h_of_abandon == 0
+    assert rep.min_unanswered_ring_s is not None and rep.min_unanswered_ring_s >= 15.0
+    assert rep.compliant, rep
+
+
+@pytest.mark.slow
+def test_predictive_pacer_of_w1b_runs_in_the_runtime_and_holds_the_limit(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    store = DiallerStore(session_factory)
+    runtime = _run(store, tmp_path / "calls.jsonl", agents=6, hours=1.5, pacer="predictive")
+    from gatehouse.services.dialler.runtime import DomainPacer
+
+    assert isinstance(runtime.pacer, DomainPacer)
+    counts = store.counts("camp")
+    assert counts.connects > 30, counts
+    rep = compliance.report(store, "camp")
+    assert rep.compliant, rep
+    assert all(a.outcome is not None for a in store.attempts("camp"))
