@@ -565,14 +565,15 @@ class DiallerStore:
                 if row is not None:
                     row.in_progress = False
                     row.last_outcome = CallOutcome.UNKNOWN.value
-                    row.last_attempt_at = att.opened_at
+                    # from the reconcile, not the commit: the dial (if any) came between
+                    row.last_attempt_at = now
                     row.lease_worker = None
                     row.lease_until = None
                     row.done = row.final or row.suppressed or row.attempts >= config.max_attempts
                     row.next_check_at = (
                         NEVER
                         if row.done
-                        else att.opened_at + config.retry_delay(CallOutcome.UNKNOWN)
+                        else now + config.retry_delay(CallOutcome.UNKNOWN)
                     )
                 if att.agent_id:
                     agent = s.get(DiallerAgent, att.agent_id)

@@ -169,8 +169,10 @@ def after_outcome(
 ) -> DialState:
     """The contact's dial state once an attempt that started earlier closes with ``outcome``.
 
-    ``at`` is when the attempt was placed (retry delays run from the dial, the way the
-    simulated network's log and the 72-hour rule count them).
+    ``at`` is when the attempt closed. Retry delays and the 72-hour quarantine run from
+    then: the close is never earlier than the dial, so "not dialled again within the
+    delay" holds dial-to-dial even when the dial itself happened a moment after the
+    attempt row was committed (several workers, busy machine).
     """
     new = replace(
         state,

@@ -735,7 +735,7 @@ class DiallerRuntime:
         after = after_outcome(
             ctx.state,
             outcome,
-            ctx.opened_at,
+            now,
             callback_at=callback[0] if callback else None,
             callback_agent=callback[1] if callback else None,
         )
