@@ -82,6 +82,11 @@ def test_progressive_run_records_every_outcome_and_holds_the_rules(
             )
     # unanswered calls rang at least 15 s
     assert runtime.stats.min_unanswered_ring_s >= 15.0
+    # every connected call was recorded from its answer, under its attempt id (invariant 3)
+    network = runtime.engine
+    assert network.unrecorded_bridges == [] and runtime.stats.recording_failures == 0
+    connected = {a.attempt_id for a in attempts.values() if a.connected_at is not None}
+    assert connected and connected <= set(network.recordings.values())
     # agents' state logs account for their time
     log_rows = store.state_log("bot-000")
     assert {r.to_state for r in log_rows} >= {"ready", "reserved", "on_call", "wrap_up"}

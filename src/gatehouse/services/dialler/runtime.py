@@ -222,6 +222,7 @@ class RuntimeStats:
     abandoned: int = 0
     max_message_latency_s: float = 0.0
     min_unanswered_ring_s: float = math.inf
+    recording_failures: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
@@ -673,6 +674,18 @@ class DiallerRuntime:
             if ctx.closed:
                 self._forget(ctx)
 
+    async def _start_recording(self, ctx: CallCtx) -> None:
+        """Record from the answer (invariant 3): the agent's conversation and, for an abandoned
+        call, the information message it heard. The recording id is the attempt id, so the
+        recording, the attempt and the interview share one key. Campaign calls are never
+        legally privileged; a failure is logged loudly and counted, the call goes on."""
+        assert ctx.call_id is not None
+        try:
+            await self.engine.start_recording(ctx.call_id, ctx.attempt_id)
+        except Exception as exc:
+            self.stats.recording_failures += 1
+            log.error("recording_failed", attempt=ctx.attempt_id, error=repr(exc))
+
     async def _answered(self, ctx: CallCtx, ev: CallEvent) -> None:
         ctx.answered_at = ev.at
         self.stats.answered += 1
@@ -682,6 +695,7 @@ class DiallerRuntime:
             self._close(ctx, CallOutcome.MACHINE)
             await self.engine.hangup(ctx.call_id)
             return
+        await self._start_recording(ctx)
         ready = self._ready_agents()
         if ready:
             booked = [s for s in ready if s.machine.agent_id == ctx.state.callback_agent]

@@ -80,6 +80,10 @@ class SimulatedNetwork:
         self._log: IO[str] | None = call_log.open("a", encoding="utf-8") if call_log else None
         self._n = 0
         self.placed = 0
+        #: call id -> recording id, for every call the runtime asked to record
+        self.recordings: dict[str, str] = {}
+        #: calls bridged to an agent leg while not being recorded (invariant 3: stays empty)
+        self.unrecorded_bridges: list[str] = []
 
     # -- port ------------------------------------------------------------------------
     def subscribe(self, listener: CallEventListener) -> None:
@@ -135,6 +139,8 @@ class SimulatedNetwork:
         call = self._calls.get(call_id)
         if call is not None and not call.ended:
             call.bridged_to = leg_id
+            if call_id not in self.recordings:
+                self.unrecorded_bridges.append(call_id)
 
     async def unbridge(self, call_id: str) -> None:
         call = self._calls.get(call_id)
@@ -155,7 +161,9 @@ class SimulatedNetwork:
         call.tasks.append(asyncio.ensure_future(finish()))
 
     async def start_recording(self, call_id: str, recording_id: str) -> None:
-        return None
+        call = self._calls.get(call_id)
+        if call is not None and not call.ended:
+            self.recordings[call_id] = recording_id
 
     async def stop_recording(self, call_id: str) -> None:
         return None
