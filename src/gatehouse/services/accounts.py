@@ -224,3 +224,9 @@ def revoke_session(session: Session, token: str) -> None:
 
 def list_users(session: Session) -> list[Account]:
     return [_account(u) for u in session.scalars(select(User).order_by(User.username))]
+
+
+def get_by_username(session: Session, username: str) -> Account | None:
+    """The active account with this username, or None (for operator commands run as someone)."""
+    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    return _account(user) if user is not None and user.active else None
