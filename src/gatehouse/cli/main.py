@@ -12,6 +12,7 @@ import typer
 from gatehouse.cli import audit, contacts, db, pstn_peer, simulate, users
 from gatehouse.cli import demo as demo_cli
 from gatehouse.cli import dialler as dialler_cli
+from gatehouse.cli import recordings as recordings_cli
 from gatehouse.cli import results as results_cli
 from gatehouse.cli import scripts as scripts_cli
 from gatehouse.cli import serve as serve_cli
@@ -36,6 +37,7 @@ app.add_typer(dialler_cli.dialler_app, name="dialler")
 app.add_typer(dialler_cli.campaigns_app, name="campaigns")
 app.add_typer(results_cli.report_app, name="report")
 app.add_typer(scripts_cli.app, name="scripts")
+app.add_typer(recordings_cli.app, name="recordings")
 app.command("export")(results_cli.export)
 app.command("serve")(serve_cli.serve)
 app.command("demo")(demo_cli.demo)

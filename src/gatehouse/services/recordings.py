@@ -349,8 +349,12 @@ def open_recording(
     reason: str | None,
     *,
     purpose: AccessPurpose = AccessPurpose.PLAY,
+    via: str = "",
 ) -> RecordingAudio:
-    """Audit, then decrypt: the WAV of one recording for ``actor`` who stated ``reason``."""
+    """Audit, then decrypt: the WAV of one recording for ``actor`` who stated ``reason``.
+
+    ``via`` (``cli`` / ``web``) is recorded in the audit entry's details.
+    """
     try:
         clean = rules.check_access(roles, reason)
     except (PermissionDenied, ValidationFailed) as exc:
@@ -372,6 +376,7 @@ def open_recording(
                     "purpose": purpose.value,
                     "roles": sorted(r.value for r in roles),
                     "sha256": entry.sha256,
+                    "via": via,
                 },
             )
     if missing is not None:
