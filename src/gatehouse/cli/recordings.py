@@ -126,13 +126,17 @@ def list_(
         _exit_for(exc)
     finally:
         engine.dispose()
-    table = Table("recording", "kind", "campaign", "attempt", "started (UTC)", "seconds", "bytes")
+    table = Table()
+    for name in ("recording", "campaign", "attempt / call"):
+        table.add_column(name, no_wrap=True)
+    for name in ("kind", "started (UTC)", "seconds", "bytes"):
+        table.add_column(name)
     for row in rows:
         table.add_row(
             row.recording_id,
-            row.kind,
             row.campaign_id or "",
             row.attempt_id or row.call_id or "",
+            row.kind,
             _when(row.started_at),
             f"{row.duration_s:.1f}",
             str(row.size_bytes),

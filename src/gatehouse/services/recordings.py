@@ -314,11 +314,12 @@ def _decrypt(
         _size, sha = file_facts(path)
         if sha != entry.sha256:
             raise RecordingDamaged(
-                f"recording {entry.recording_id} does not match the catalogue (SHA-256 differs): "
-                "the file was changed after it was registered"
+                "the file does not match the catalogue (SHA-256 differs): "
+                "it was changed after it was registered"
             )
     except RecordingDamaged as exc:
-        _failed(factory, actor, entry, purpose, reason, exc)
+        named = RecordingDamaged(f"recording {entry.recording_id}: {exc.message}", **exc.details)
+        _failed(factory, actor, entry, purpose, reason, named)
     except FileNotFoundError:
         _failed(
             factory,
