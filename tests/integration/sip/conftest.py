@@ -56,14 +56,16 @@ class Peer:
         raise AssertionError(f"peer never logged {count} x {event}: {self.events()}")
 
 
-def _start_peer(base: Path) -> tuple[subprocess.Popen[bytes], Peer]:
+def start_peer(
+    base: Path, numbers: dict[str, dict[str, object]] | None = None
+) -> tuple[subprocess.Popen[bytes], Peer]:
     listen = f"127.0.0.1:{free_loopback_port()}"
     log = base / f"peer-{listen.rsplit(':', 1)[1]}.jsonl"
     config = {
         "listen": listen,
         "log": str(log),
         "record_dir": str(base / "heard"),
-        "numbers": NUMBERS,
+        "numbers": NUMBERS if numbers is None else numbers,
     }
     path = base / "peer.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -77,7 +79,7 @@ def _start_peer(base: Path) -> tuple[subprocess.Popen[bytes], Peer]:
     return proc, Peer(listen, log, base / "heard")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_peer(proc: subprocess.Popen[bytes]) -> None:
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=15)
@@ -92,16 +94,16 @@ def pstn_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peer]:
     probe and its bind, a loaded machine) is retried on a new port, bounded."""
     base = tmp_path_factory.mktemp("peer")
     for _attempt in range(3):
-        proc, peer = _start_peer(base)
+        proc, peer = start_peer(base)
         try:
             peer.wait_for("ready", timeout=40)
         except AssertionError:
-            _stop(proc)
+            stop_peer(proc)
             continue
         try:
             yield peer
         finally:
-            _stop(proc)
+            stop_peer(proc)
         return
     raise AssertionError("the PSTN peer did not start: " + (base / "peer.err").read_text()[-2000:])
 

@@ -17,7 +17,7 @@ from gatehouse.services.dialler.bots import BotHandler
 from gatehouse.services.dialler.runtime import DiallerRuntime
 from gatehouse.services.dialler.simnet import Population, SimulatedNetwork
 from gatehouse.telephony.clock import Clock
-from gatehouse.telephony.port import DestinationResolver
+from gatehouse.telephony.port import DestinationResolver, TelephonyEngine
 
 
 def synthetic_ref(i: int) -> str:
@@ -63,9 +63,47 @@ def build_runtime(
     script: Any = None,
 ) -> tuple[DiallerRuntime, SimulatedNetwork]:
     network = SimulatedNetwork(clock, resolver, population=population, seed=seed, call_log=call_log)
+    runtime = runtime_on_engine(
+        store,
+        clock,
+        campaign_id,
+        network,
+        agents=agents,
+        seed=seed,
+        worker_id=worker_id,
+        talk_median_s=talk_median_s,
+        wrap_s=wrap_s,
+        agent_prefix=agent_prefix,
+        script=script,
+    )
+    return runtime, network
+
+
+def bot_ids(agents: int, agent_prefix: str = "bot") -> list[str]:
+    return [f"{agent_prefix}-{i:03d}" for i in range(agents)]
+
+
+def runtime_on_engine(
+    store: DiallerStore,
+    clock: Clock,
+    campaign_id: str,
+    engine: TelephonyEngine,
+    *,
+    agents: int,
+    seed: int = 1,
+    worker_id: str | None = None,
+    talk_median_s: float = 90.0,
+    wrap_s: float = 10.0,
+    agent_prefix: str = "bot",
+    script: Any = None,
+    tick_s: float | None = None,
+) -> DiallerRuntime:
+    """A worker for ``campaign_id`` on any engine (simulated or SIP), with ``agents`` bots
+    logged in and ready."""
+    extra: dict[str, Any] = {} if tick_s is None else {"tick_s": tick_s}
     runtime = DiallerRuntime(
         store=store,
-        engine=network,
+        engine=engine,
         clock=clock,
         campaign_id=campaign_id,
         worker_id=worker_id,
@@ -76,14 +114,14 @@ def build_runtime(
             script=script,
             version_id=store.campaign(campaign_id).script_version_id if script is None else None,
         ),
+        **extra,
     )
     runtime.start_worker()
-    for i in range(agents):
-        agent_id = f"{agent_prefix}-{i:03d}"
+    for i, agent_id in enumerate(bot_ids(agents, agent_prefix)):
         runtime.add_agent(agent_id, name=f"Bot {i}", bot=True)
         slot = runtime.agents[agent_id]
         if slot.machine.state.value == "logged_out":
             runtime.login(agent_id)
         if slot.machine.state.value in ("paused", "wrap_up"):
             runtime.ready(agent_id)
-    return runtime, network
+    return runtime

@@ -1,0 +1,195 @@
+"""A campaign end to end over real SIP on loopback: runtime → SIP engine → PSTN peer → agent legs.
+
+The same ``DiallerRuntime`` that runs on the simulated network dials a vault-backed campaign
+through the SIP engine (its own media worker process); the far end is the PSTN peer, a
+separate process with its own SIP stack, answering as people, an answering machine, a busy
+line and a phone nobody picks up, and also playing the agents' headsets. Checked against
+the peer's own log and the encrypted recordings on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import time as dtime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from gatehouse.adapters.crypto.keys import KeyRing
+from gatehouse.adapters.crypto.recording import MAGIC, AesGcmKeyWrapper, decrypt
+from gatehouse.adapters.storage.db import transaction
+from gatehouse.adapters.storage.dialler import DiallerStore
+from gatehouse.domain.dialler.config import (
+    CallOutcome,
+    CampaignConfig,
+    CampaignStatus,
+    TimeRange,
+)
+from gatehouse.services import vault
+from gatehouse.services.dialler.harness import bot_ids, runtime_on_engine
+from gatehouse.services.dialler.sipnet import (
+    agent_phones,
+    build_sip_engine,
+    information_message_text,
+    information_prompt,
+    recording_keys,
+)
+from gatehouse.services.dialler.vaultsync import sync_contacts, vault_resolver
+from gatehouse.telephony.clock import RealClock
+from tests.integration.sip.conftest import start_peer, stop_peer
+
+pytestmark = [pytest.mark.sip, pytest.mark.slow, pytest.mark.timeout(180)]
+
+PEOPLE = [f"+44161496020{i}" for i in range(1, 5)]
+BUSY, NO_ANSWER, MACHINE = "+441614960205", "+441614960206", "+441614960207"
+AGENTS = bot_ids(2, "sip")
+ALL_DAY = dict.fromkeys(range(7), (TimeRange(start=dtime(0, 0), end=dtime(23, 59, 59)),))
+HOUR = 3600.0
+
+
+def _numbers() -> dict[str, dict[str, object]]:
+    numbers: dict[str, dict[str, object]] = {
+        n: {"behaviour": "person", "ring_s": 0.4 + 0.3 * i, "hangup_after_s": 25}
+        for i, n in enumerate(PEOPLE)
+    }
+    numbers[BUSY] = {"behaviour": "busy"}
+    numbers[NO_ANSWER] = {"behaviour": "no_answer"}
+    numbers[MACHINE] = {"behaviour": "machine", "ring_s": 0.3, "hangup_after_s": 20}
+    for agent in AGENTS:
+        numbers[agent] = {
+            "behaviour": "person",
+            "ring_s": 0.1,
+            "greeting": "Agent ready.",
+            "reply": "Good evening, this is Northfield Research with a short survey.",
+            "hangup_after_s": 600,
+        }
+    return numbers
+
+
+def test_campaign_over_real_sip_records_both_voices_and_dials_each_number_once(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    keyring = KeyRing.from_file(tmp_path / "master.key")
+    with transaction(session_factory) as s:
+        vault.create_campaign(s, slug="sip1", name="SIP campaign", tenant="client-a")
+    everyone = [*PEOPLE, BUSY, NO_ANSWER, MACHINE]
+    csv_file = tmp_path / "contacts.csv"
+    csv_file.write_text(
+        "first_name,phone\n" + "".join(f"P{i},{n}\n" for i, n in enumerate(everyone)),
+        encoding="utf-8",
+    )
+    vault.import_contacts(session_factory, keyring, csv_file, "sip1")
+    store = DiallerStore(session_factory)
+    now = time.time()
+    retry = {outcome: 6 * HOUR for outcome in CallOutcome}
+    retry[CallOutcome.ABANDONED] = 72 * HOUR
+    config = CampaignConfig(
+        windows=ALL_DAY,
+        pacer="progressive",
+        ring_timeout_s=15.0,
+        wrap_up_s=1.0,
+        retry_delay_s=retry,
+    )
+    store.create_campaign("sip1", "SIP campaign", config, at=now)
+    assert sync_contacts(store, session_factory, "sip1") == len(everyone)
+    store.save_campaign("sip1", at=now, status=CampaignStatus.RUNNING)
+
+    (tmp_path / "peer").mkdir()
+    proc, peer = start_peer(tmp_path / "peer", _numbers())
+    try:
+        peer.wait_for("ready", timeout=40)
+        prompt = information_prompt(
+            information_message_text("Northfield Research", config.caller_id), tmp_path / "tts"
+        )
+        engine = build_sip_engine(
+            trunk=peer.listen,
+            phones=agent_phones(AGENTS, f"sip:{{agent}}@{peer.listen}"),
+            resolver=vault_resolver(session_factory, keyring),
+            keys=recording_keys(session_factory, keyring),
+            recordings_dir=tmp_path / "recordings",
+            tenant="client-a",
+            prompt_id=config.information_prompt,
+            prompt_file=prompt,
+        )
+
+        async def main() -> dict[str, int]:
+            await engine.start()
+            try:
+                runtime = runtime_on_engine(
+                    store,
+                    RealClock(),
+                    "sip1",
+                    engine,
+                    agents=len(AGENTS),
+                    talk_median_s=4.0,
+                    wrap_s=1.0,
+                    agent_prefix="sip",
+                    tick_s=0.2,
+                )
+
+                async def stop_when_done() -> None:
+                    while any(a.outcome is None for a in store.attempts("sip1")) or len(
+                        store.attempts("sip1")
+                    ) < len(everyone):
+                        await asyncio.sleep(0.5)
+                    runtime.stop()
+
+                watcher = asyncio.ensure_future(stop_when_done())
+                await runtime.run(until=time.time() + 90)
+                watcher.cancel()
+                assert runtime.stats.recording_failures == 0
+                return dict(runtime.stats.outcomes)
+            finally:
+                await engine.close()
+
+        outcomes = asyncio.run(main())
+    finally:
+        stop_peer(proc)
+
+    attempts = store.attempts("sip1")
+    assert sum(outcomes.values()) == len(everyone) == len(attempts), outcomes
+    by_number = {}
+    with session_factory() as s:
+        from gatehouse.adapters.storage.vault import resolve_destination
+
+        for a in attempts:
+            by_number[resolve_destination(s, keyring, a.contact_ref)] = a
+    # each number dialled exactly once, as the far end saw it (no double dial)
+    incoming = [e["number"] for e in peer.events() if e["event"] == "incoming"]
+    dialled = [n for n in incoming if n.startswith("+44")]
+    assert sorted(dialled) == sorted(everyone), dialled
+    assert sorted(n for n in incoming if not n.startswith("+44")) == sorted(AGENTS)
+    # the network's answers became the right outcomes
+    assert by_number[BUSY].outcome == CallOutcome.BUSY.value
+    assert by_number[NO_ANSWER].outcome == CallOutcome.NO_ANSWER.value
+    assert by_number[NO_ANSWER].ring_s is not None and by_number[NO_ANSWER].ring_s >= 15.0
+    connected = [a for a in attempts if a.connected_at is not None]
+    assert {by_number[n].attempt_id for n in [*PEOPLE, MACHINE]} == {
+        a.attempt_id for a in connected
+    }, "AMD is off by default: people and the machine go to an agent; nothing abandoned"
+    for a in connected:
+        assert a.agent_id in AGENTS
+        assert a.connected_at is not None and a.answered_at is not None
+        assert a.connected_at - a.answered_at < 1.0
+    # every connected call is recorded, encrypted on disk, under its attempt id
+    wrapper = AesGcmKeyWrapper(keyring_key(session_factory, keyring), "client-a/data")
+    both_voices = 0
+    for a in connected:
+        path = tmp_path / "recordings" / f"{a.attempt_id}.ghrec"
+        assert path.read_bytes().startswith(MAGIC)
+        rec = decrypt(path, wrapper)
+        assert rec.complete
+        frames = np.frombuffer(rec.pcm, "<i2").reshape(-1, 2).astype(float)
+        callee, agent_side = frames[:, 0], frames[:, 1]
+        assert np.sqrt(np.mean(callee**2)) > 100, f"the callee is heard in {a.attempt_id}"
+        both_voices += int(np.sqrt(np.mean(agent_side**2)) > 100)
+    # an agent headset replies once per shift (the peer's script): its first call has both
+    assert both_voices >= 1
+
+
+def keyring_key(factory: sessionmaker[Session], keyring: KeyRing) -> bytes:
+    with factory.begin() as s:
+        return keyring.data_key(s, "client-a")
