@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Annotated, Any
@@ -48,6 +49,8 @@ console = Console()
 DEMO_DIR = Path("var/demo")
 CAMPAIGN_ID = "home-insurance-2026"
 CAMPAIGN_NAME = "Home insurance satisfaction 2026"
+#: The demo's agents are cleared (by the demo security officer, audited) for this long.
+DEMO_CLEARANCE_DAYS = 180
 ALL_DAY: dict[int, tuple[TimeRange, ...]] = dict.fromkeys(
     range(7), (TimeRange(start=dtime(0, 0), end=dtime(23, 59, 59)),)
 )
@@ -168,6 +171,7 @@ def build_demo(
         [],
         display_fields=site.display_fields,
         interviews=site.interview_factory(),
+        clearance=site.clearance_check,
         audit=site.audit_now,
     )
     runtime = DiallerRuntime(
@@ -179,8 +183,10 @@ def build_demo(
         tick_s=0.5,
     )
     desk.runtimes.append(runtime)
+    until = date.today() + timedelta(days=DEMO_CLEARANCE_DAYS)
     for login in [logins[0], *agent_logins]:
         runtime.add_agent(user_ids[login.username], name=login.display_name)
+        site.clear_agent(user_ids["security"], user_ids[login.username], [CAMPAIGN_ID], until)
     for i in range(bots):
         bot_id = f"sim-{i + 1:02d}"
         runtime.add_agent(bot_id, name=f"Simulated agent {i + 1:02d}", bot=True)

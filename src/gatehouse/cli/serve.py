@@ -56,6 +56,7 @@ def serve(
         [],
         display_fields=site.display_fields,
         interviews=site.interview_factory(),
+        clearance=site.clearance_check,
         audit=site.audit_now,
     )
     if dialler:

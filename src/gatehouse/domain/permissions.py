@@ -54,6 +54,7 @@ class Action(StrEnum):
     # platform
     USERS_MANAGE = "users.manage"
     SYSTEM_ADMIN = "system.admin"
+    METRICS_VIEW = "metrics.view"  # scrape /metrics with a session (decision 0055)
 
 
 _A = Action
@@ -67,6 +68,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             _A.QUALITY_SCORE,
             _A.CAMPAIGN_VIEW,
             _A.REPORT_VIEW,
+            _A.METRICS_VIEW,
         }
     ),
     Role.CAMPAIGN_MANAGER: frozenset(
@@ -109,7 +111,14 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     # Admin runs the platform but deliberately cannot read recordings, approve scripts or
     # set pay: separation of duties is part of what the security department signs off.
     Role.ADMIN: frozenset(
-        {_A.USERS_MANAGE, _A.SYSTEM_ADMIN, _A.AUDIT_VIEW, _A.AUDIT_VERIFY, _A.CAMPAIGN_VIEW}
+        {
+            _A.USERS_MANAGE,
+            _A.SYSTEM_ADMIN,
+            _A.AUDIT_VIEW,
+            _A.AUDIT_VERIFY,
+            _A.CAMPAIGN_VIEW,
+            _A.METRICS_VIEW,
+        }
     ),
 }
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from gatehouse.web.agent.views import AgentDeskPort
 from gatehouse.web.auth import AccountsPort
+from gatehouse.web.pages.metrics import MetricsPort
 from gatehouse.web.pages.ports import CampaignsPort, ScriptsPort, SecurityPort
+from gatehouse.web.pages.quality import QualityPort
 from gatehouse.web.pages.supervisor import WallboardPort
 
 
@@ -23,3 +25,5 @@ class WebServices:
     campaigns: CampaignsPort | None = None
     scripts: ScriptsPort | None = None
     security: SecurityPort | None = None
+    quality: QualityPort | None = None
+    metrics: MetricsPort | None = None

@@ -32,6 +32,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("Desk", "/agent", Action.AGENT_WORK, "agent"),
     NavItem("Wallboard", "/supervisor", Action.SUPERVISE_VIEW, "supervisor"),
+    NavItem("Quality", "/supervisor/quality", Action.QUALITY_SCORE, "quality"),
     NavItem("Campaigns", "/campaigns", Action.CAMPAIGN_VIEW, "campaigns"),
     NavItem("Scripts", "/scripts", Action.SCRIPT_EDIT, "scripts"),
     NavItem("Approvals", "/security/scripts", Action.SCRIPT_APPROVE, "approvals"),

@@ -22,6 +22,11 @@ from tests.e2e.web.conftest import run_in_fresh_loop
 ALL_DAY = dict.fromkeys(range(7), (TimeRange(start=dtime(0, 0), end=dtime(23, 59, 59)),))
 
 
+def _cleared(agent_id: str, campaign_id: str) -> None:
+    """These tests are about the desk mechanics: every agent is cleared (the clearance check
+    itself is tested in tests/e2e/web/test_web_clearance_desk.py)."""
+
+
 def test_call_reaches_the_desk_and_outcome_is_recorded(
     session_factory: sessionmaker[Session],
 ) -> None:
@@ -38,7 +43,9 @@ def test_call_reaches_the_desk_and_outcome_is_recorded(
         lambda ref: "+441134960000",
         population=Population(human=1.0, machine=0.0, busy=0.0, invalid=0.0, ring_median_s=0.3),
     )
-    desk = RuntimeDesk([], display_fields=lambda c, r: {"first_name": "Kit"}, interviews=None)
+    desk = RuntimeDesk(
+        [], display_fields=lambda c, r: {"first_name": "Kit"}, interviews=None, clearance=_cleared
+    )
     runtime = DiallerRuntime(
         store=store,
         engine=net,
@@ -110,7 +117,10 @@ def test_training_call_is_marked_scored_and_kept_out_of_exports(
     clock = RealClock()
     net = SimulatedNetwork(clock, lambda ref: "+441134960000")
     desk = RuntimeDesk(
-        [], display_fields=lambda c, r: {}, interviews=InterviewStarter(session_factory)
+        [],
+        display_fields=lambda c, r: {},
+        interviews=InterviewStarter(session_factory),
+        clearance=_cleared,
     )
     runtime = DiallerRuntime(
         store=store, engine=net, clock=clock, campaign_id="c1", handler=RoutingHandler(desk, None)

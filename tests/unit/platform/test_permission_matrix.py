@@ -16,6 +16,7 @@ EXPECTED: dict[Role, set[Action]] = {
         A.QUALITY_SCORE,
         A.CAMPAIGN_VIEW,
         A.REPORT_VIEW,
+        A.METRICS_VIEW,
     },
     Role.CAMPAIGN_MANAGER: {
         A.CAMPAIGN_VIEW,
@@ -46,7 +47,14 @@ EXPECTED: dict[Role, set[Action]] = {
         A.SUPERVISE_VIEW,
     },
     Role.INVESTIGATOR: {A.CALL_RECORDS_SEARCH, A.CALL_MONITOR, A.RECORDING_ACCESS, A.AUDIT_VIEW},
-    Role.ADMIN: {A.USERS_MANAGE, A.SYSTEM_ADMIN, A.AUDIT_VIEW, A.AUDIT_VERIFY, A.CAMPAIGN_VIEW},
+    Role.ADMIN: {
+        A.USERS_MANAGE,
+        A.SYSTEM_ADMIN,
+        A.AUDIT_VIEW,
+        A.AUDIT_VERIFY,
+        A.CAMPAIGN_VIEW,
+        A.METRICS_VIEW,
+    },
 }
 
 

@@ -16,6 +16,7 @@ from gatehouse.web.pages.ports import (
     CampaignDetail,
     CampaignSummary,
     ChainStatus,
+    ClearanceChange,
     Download,
     ImportRow,
     Metric,
@@ -286,7 +287,29 @@ class FakeSecurity:
     def verify_chain(self) -> ChainStatus:
         return ChainStatus(True, 2, "intact")
 
+    def __init__(self) -> None:
+        self.changes: list[tuple[str, ClearanceChange]] = []
+
     def clearances(self) -> list[AgentClearance]:
         return [
-            AgentClearance("agent1", "Agent One", "cleared", "2027-05-01", ("Home insurance 2026",))
+            AgentClearance(
+                "agent1",
+                "Agent One",
+                "cleared",
+                "2027-05-01",
+                ("Home insurance 2026",),
+                ("c1",),
+                days_left=12,
+                warning="clearance expires in 12 days",
+            ),
+            AgentClearance("agent2", "Agent Two", "not vetted", ""),
         ]
+
+    def campaign_choices(self) -> list[tuple[str, str]]:
+        return [("c1", "Home insurance 2026")]
+
+    def set_clearance(self, actor: object, change: ClearanceChange) -> AgentClearance:
+        if change.status == "cleared" and not change.cleared_until:
+            raise ValidationFailed("a clearance needs the date it runs until")
+        self.changes.append((getattr(actor, "user_id", ""), change))
+        return self.clearances()[0]

@@ -97,6 +97,10 @@ class InterviewFactory(Protocol):
         ...
 
 
+ClearanceCheck = Callable[[str, str], None]
+"""(agent_id, campaign_id) -> None, or raises ``NotCleared`` with a message for the agent's
+own screen (``services.clearance.check_can_work``). Asked every time an agent goes ready."""
+
 DisplayFields = Callable[[str, str], dict[str, str]]
 """(campaign_id, contact_ref) -> {field: value} for the fields the campaign approved for
 agents (the vault's ``AgentContactView``)."""
@@ -144,10 +148,12 @@ class RuntimeDesk:
         *,
         display_fields: DisplayFields,
         interviews: InterviewFactory | None,
+        clearance: ClearanceCheck,
         names: Callable[[str], str] | None = None,
         audit: Callable[[str, str, str, dict[str, Any]], None] | None = None,
     ) -> None:
         self.runtimes = list(runtimes)
+        self._clearance = clearance
         self._display_fields = display_fields
         self._interviews = interviews
         self._names = names
@@ -326,6 +332,7 @@ class RuntimeDesk:
     def ready(self, agent_id: str) -> None:
         def go() -> None:
             runtime = self._runtime(agent_id)
+            self._clearance(agent_id, runtime.campaign_id)  # no live calls without vetting
             if runtime.agent(agent_id).machine.state == AgentState.LOGGED_OUT:
                 runtime.login(agent_id)
             runtime.ready(agent_id)

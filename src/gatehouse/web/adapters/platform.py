@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,18 @@ from gatehouse.adapters.storage.db import transaction
 from gatehouse.adapters.storage.dialler import DiallerStore
 from gatehouse.adapters.storage.vault import resolve_destination
 from gatehouse.config import Settings
+from gatehouse.domain.clearance import ClearanceStatus
 from gatehouse.domain.errors import AccountLocked, AuthenticationFailed, NotFound
 from gatehouse.domain.permissions import Role
+from gatehouse.services import clearance as clearance_service
 from gatehouse.services import scripts as script_service
 from gatehouse.services import vault
 from gatehouse.telephony.port import DestinationResolver
 from gatehouse.web.adapters.campaigns import CampaignServices
 from gatehouse.web.adapters.desk import RuntimeDesk
 from gatehouse.web.adapters.interviews import InterviewStarter
+from gatehouse.web.adapters.metrics import RuntimeMetrics
+from gatehouse.web.adapters.quality import QualityServices
 from gatehouse.web.adapters.scripts import ScriptServices
 from gatehouse.web.adapters.security import SecurityServices
 from gatehouse.web.auth import WebPrincipal
@@ -345,6 +350,28 @@ class Site:
         self.contacts.create_campaign(campaign_id, name, user_id)
         return self.contacts.import_file(campaign_id, csv_path, user_id)
 
+    def clearance_check(self, agent_id: str, campaign_id: str) -> None:
+        """The desk's ``ClearanceCheck``: raises ``NotCleared`` unless the agent's vetting
+        is in force today for this campaign."""
+        with transaction(self.factory) as session:
+            clearance_service.check_can_work(session, agent_id, campaign_id)
+
+    def clear_agent(
+        self, officer_id: str, agent_id: str, campaigns: list[str], until: date
+    ) -> None:
+        """Record a security officer's clearance of an agent (audited, like the page does)."""
+        officer = script_service.Actor(officer_id, frozenset({Role.SECURITY_OFFICER}))
+        with transaction(self.factory) as session:
+            clearance_service.set_clearance(
+                session,
+                officer,
+                agent_id=agent_id,
+                status=ClearanceStatus.CLEARED,
+                cleared_until=until,
+                campaigns=campaigns,
+                note="demo: vetted at set-up",
+            )
+
     def dial_time_resolver(self) -> DestinationResolver:
         return self.contacts.resolve
 
@@ -373,6 +400,8 @@ class Site:
             ),
             scripts=ScriptServices(self.factory),
             security=SecurityServices(self.factory),
+            quality=QualityServices(self.factory),
+            metrics=RuntimeMetrics(desk.runtimes),
         )
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 
+from gatehouse.domain.clearance import NotCleared
 from gatehouse.domain.errors import ValidationFailed
 from gatehouse.domain.permissions import Action
 from gatehouse.web.agent.views import AgentDeskPort, DeskView
@@ -100,7 +101,12 @@ def sign_on(request: Request, agent: Agent) -> Response:
 
 @pages.post("/ready")
 def ready(request: Request, agent: Agent) -> Response:
-    desk_port(request).ready(agent.user_id)
+    try:
+        desk_port(request).ready(agent.user_id)
+    except NotCleared as refused:
+        if not _is_htmx(request):
+            raise
+        return _desk_fragment(request, desk_port(request).view(agent.user_id), refused.message)
     return _after_action(request, agent)
 
 

@@ -179,9 +179,24 @@ class ChainStatus:
 class AgentClearance:
     agent_id: str
     name: str
-    status: str  # cleared | pending | suspended | expired
-    expires: str
-    campaigns: tuple[str, ...] = field(default_factory=tuple)
+    status: str  # effective today: cleared | suspended | expired | not vetted
+    expires: str  # the last valid day, ISO date ("" if none)
+    campaigns: tuple[str, ...] = field(default_factory=tuple)  # names, for people
+    campaign_ids: tuple[str, ...] = field(default_factory=tuple)
+    days_left: int | None = None
+    warning: str = ""  # "clearance expires in N days" when close
+    vetted_by: str = ""
+    vetted_at: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClearanceChange:
+    agent_id: str
+    status: str  # cleared | suspended
+    cleared_until: str  # ISO date; required when cleared
+    campaigns: tuple[str, ...]
+    note: str = ""
 
 
 class SecurityPort(Protocol):
@@ -190,3 +205,9 @@ class SecurityPort(Protocol):
     def verify_chain(self) -> ChainStatus: ...
 
     def clearances(self) -> list[AgentClearance]: ...
+
+    def campaign_choices(self) -> list[tuple[str, str]]:
+        """(campaign id, name) an agent can be cleared for."""
+        ...
+
+    def set_clearance(self, actor: WebPrincipal, change: ClearanceChange) -> AgentClearance: ...

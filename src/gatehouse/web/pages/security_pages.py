@@ -6,15 +6,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from gatehouse.domain.permissions import Action
 from gatehouse.web.auth import WebPrincipal, require
 from gatehouse.web.diffview import side_by_side, summary
 from gatehouse.web.errors import ServiceUnavailable
 from gatehouse.web.pages.manager import scripts_port
-from gatehouse.web.pages.ports import SecurityPort
+from gatehouse.web.pages.ports import ClearanceChange, SecurityPort
 from gatehouse.web.templating import render
 
 pages = APIRouter(prefix="/security", include_in_schema=False)
@@ -24,6 +25,7 @@ Approver = Annotated[WebPrincipal, Depends(require(Action.SCRIPT_APPROVE))]
 Vetter = Annotated[WebPrincipal, Depends(require(Action.AGENT_VET))]
 AuditReader = Annotated[WebPrincipal, Depends(require(Action.AUDIT_VIEW))]
 AuditVerifier = Annotated[WebPrincipal, Depends(require(Action.AUDIT_VERIFY))]
+AgentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 
 PAGE = 50
 
@@ -62,9 +64,25 @@ def decide(
 
 
 @pages.get("/agents")
-def agents(request: Request, who: Vetter) -> Response:
-    rows = security_port(request).clearances()
-    return render(request, "security/agents.html", {"agents": rows}, section="agents")
+def agents(request: Request, who: Vetter, saved: str = "") -> Response:
+    port = security_port(request)
+    ctx = {"agents": port.clearances(), "choices": port.campaign_choices(), "saved": saved[:64]}
+    return render(request, "security/agents.html", ctx, section="agents")
+
+
+@pages.post("/agents/{agent_id}/clearance")
+def set_clearance(
+    request: Request,
+    who: Vetter,
+    agent_id: AgentId,
+    status: Annotated[str, Form(pattern="^(cleared|suspended)$")],
+    cleared_until: Annotated[str, Form(max_length=10)] = "",
+    campaigns: Annotated[list[str] | None, Form()] = None,
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    change = ClearanceChange(agent_id, status, cleared_until, tuple(campaigns or ()), note)
+    security_port(request).set_clearance(who, change)
+    return RedirectResponse(f"/security/agents?saved={agent_id}", status_code=303)
 
 
 @pages.get("/audit")
@@ -86,6 +104,28 @@ def api_audit(
 @api.get("/audit/verify", summary="Walk the hash chain; names the first bad entry")
 def api_verify(request: Request, who: AuditVerifier) -> dict[str, Any]:
     return asdict(security_port(request).verify_chain())
+
+
+class ClearanceBody(BaseModel):
+    status: str = Field(pattern="^(cleared|suspended)$")
+    cleared_until: str = Field(default="", max_length=10)
+    campaigns: list[str] = Field(default_factory=list, max_length=100)
+    note: str = Field(default="", max_length=500)
+
+
+@api.get("/agents/clearances", summary="Every agent's clearance, with expiry warnings")
+def api_clearances(request: Request, who: Vetter) -> list[dict[str, Any]]:
+    return [asdict(c) for c in security_port(request).clearances()]
+
+
+@api.put("/agents/{agent_id}/clearance", summary="Clear (until a date, for campaigns) or suspend")
+def api_set_clearance(
+    request: Request, who: Vetter, agent_id: AgentId, body: ClearanceBody
+) -> dict[str, Any]:
+    change = ClearanceChange(
+        agent_id, body.status, body.cleared_until, tuple(body.campaigns), body.note
+    )
+    return asdict(security_port(request).set_clearance(who, change))
 
 
 @api.get("/scripts/pending", summary="Script versions waiting for approval")
