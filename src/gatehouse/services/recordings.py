@@ -63,6 +63,7 @@ __all__ = [
     "recording_wrapper",
     "register_finished",
     "register_recording",
+    "registrar",
 ]
 
 GRANT_TTL_S = 15 * 60
@@ -225,6 +226,17 @@ def register_finished(session: Session, finished: FinishedRecording) -> Recordin
         size_bytes=finished.size_bytes,
         sha256=finished.sha256,
     )
+
+
+def registrar(factory: sessionmaker[Session]) -> Callable[[FinishedRecording], RecordingEntry]:
+    """A listener for ``SipEngine.on_recording_finished``: registers each sealed recording
+    in its own transaction (``engine.on_recording_finished(registrar(factory))``)."""
+
+    def register(finished: FinishedRecording) -> RecordingEntry:
+        with transaction(factory) as session:
+            return register_finished(session, finished)
+
+    return register
 
 
 # ------------------------------------------------------------------------------- read

@@ -114,6 +114,15 @@ class RecordingWriter:
         chunk_ms: int = 1000,
     ) -> None:
         self.path = path
+        self.recording_id = recording_id
+        self.tenant = tenant
+        self.sample_rate = sample_rate
+        self.channels = channels
+        #: PCM bytes accepted; with the file's size and SHA-256 (hashed as it is written,
+        #: so sealing needs no second read) this is what the catalogue registers.
+        self.pcm_bytes = 0
+        self.size_bytes = 0
+        self._sha = hashlib.sha256()
         data_key = AESGCM.generate_key(bit_length=256)
         self._aead = AESGCM(data_key)
         context = f"{tenant}|{recording_id}".encode()
@@ -136,17 +145,32 @@ class RecordingWriter:
         # O_EXCL: never overwrite (or append to) an existing recording.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._file: BinaryIO = os.fdopen(fd, "wb")
-        self._file.write(MAGIC + _U32.pack(len(encoded)) + encoded)
+        self._put(MAGIC + _U32.pack(len(encoded)) + encoded)
         self._file.flush()
 
     @property
     def chunks_written(self) -> int:
         return self._index
 
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of every byte written to the file so far (the whole file once closed)."""
+        return self._sha.hexdigest()
+
+    @property
+    def duration_s(self) -> float:
+        return self.pcm_bytes / (self.sample_rate * self.channels * 2)
+
+    def _put(self, data: bytes) -> None:
+        self._file.write(data)
+        self._sha.update(data)
+        self.size_bytes += len(data)
+
     def write(self, pcm: bytes) -> None:
         if self._closed:
             raise ValueError("recording is closed")
         self._buffer += pcm
+        self.pcm_bytes += len(pcm)
         while len(self._buffer) >= self._chunk_bytes:
             chunk = bytes(self._buffer[: self._chunk_bytes])
             del self._buffer[: self._chunk_bytes]
@@ -156,7 +180,7 @@ class RecordingWriter:
         sealed = self._aead.encrypt(
             _nonce(self._index), plain, _aad(self._digest, self._index, final)
         )
-        self._file.write(_U32.pack(len(sealed)) + sealed)
+        self._put(_U32.pack(len(sealed)) + sealed)
         self._file.flush()  # to the kernel: survives the process being killed
         self._index += 1
 

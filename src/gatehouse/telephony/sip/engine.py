@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from gatehouse.domain.errors import ComplianceRefused
 from gatehouse.telephony.port import (
     AnsweredBy,
@@ -32,6 +34,8 @@ from gatehouse.telephony.port import (
     HangupParty,
     SuperviseMode,
 )
+
+log = structlog.get_logger(__name__)
 
 KeyProvider = Callable[[str], tuple[bytes, str]]  # tenant -> (tenant key, key id)
 
@@ -52,11 +56,41 @@ class SipEngineConfig:
     agent_phones: dict[str, str] = field(default_factory=dict)  # agent id -> SIP URI
 
 
+@dataclass(frozen=True, slots=True)
+class RecordingFinished:
+    """A recording the media worker has sealed (closed and fsynced): what the catalogue
+    registers (``services.recordings.register_finished``)."""
+
+    recording_id: str
+    tenant: str
+    path: Path
+    started_at: float
+    ended_at: float
+    duration_s: float
+    size_bytes: int
+    sha256: str
+    call_id: str
+    attempt_id: str | None
+    campaign_id: str | None
+    kind: str = "dialler"
+
+
+RecordingListener = Callable[[RecordingFinished], None]
+
+
+@dataclass
+class _Recording:
+    recording_id: str
+    tenant: str
+    started_at: float
+
+
 @dataclass
 class _Call:
     call_id: str
     attempt_id: str
     placed_at: float
+    campaign_id: str | None = None
     answered: bool = False
     agent_leg: bool = False
     finished: bool = False
@@ -76,6 +110,8 @@ class SipEngine:
         self.keys = keys
         self.now = clock_now
         self._listeners: list[CallEventListener] = []
+        self._recording_listeners: list[RecordingListener] = []
+        self._recordings: dict[str, _Recording] = {}  # call id -> the recording running
         self._calls: dict[str, _Call] = {}
         self._by_attempt: dict[str, str] = {}
         self._proc: asyncio.subprocess.Process | None = None
@@ -163,7 +199,13 @@ class SipEngine:
             return self._by_attempt[request.attempt_id]  # idempotent per attempt
         number = self.resolver(request.contact_ref)
         call_id = f"sip-{uuid.uuid4().hex[:12]}"
-        self._calls[call_id] = _Call(call_id, request.attempt_id, self.now(), record=request.record)
+        self._calls[call_id] = _Call(
+            call_id,
+            request.attempt_id,
+            self.now(),
+            campaign_id=request.campaign_id,
+            record=request.record,
+        )
         self._by_attempt[request.attempt_id] = call_id
         await self._send(
             {
@@ -206,10 +248,15 @@ class SipEngine:
                 "this call is legally privileged: it is never recorded or monitored"
             )
 
+    def on_recording_finished(self, listener: RecordingListener) -> None:
+        """Call ``listener`` with each recording the worker seals, to register it."""
+        self._recording_listeners.append(listener)
+
     async def start_recording(self, call_id: str, recording_id: str) -> None:
         self._require_recordable(call_id)
         key, key_id = self.keys(self.config.tenant)
         path = self.config.recordings_dir / f"{recording_id}.ghrec"
+        self._recordings[call_id] = _Recording(recording_id, self.config.tenant, self.now())
         await self._send(
             {
                 "op": "record",
@@ -254,6 +301,9 @@ class SipEngine:
         if kind == "ready":
             self._ready.set()
             return
+        if kind == "recording_closed":
+            self._recording_closed(event)
+            return
         call = self._calls.get(str(event.get("call")))
         if call is None or call.finished:
             return
@@ -278,6 +328,31 @@ class SipEngine:
         elif kind == "closed":
             call.finished = True
             self._emit(self._closed_event(call, event, now))
+
+    def _recording_closed(self, event: dict[str, Any]) -> None:
+        call_id = str(event.get("call"))
+        running = self._recordings.pop(call_id, None)
+        if running is None or running.recording_id != event.get("recording_id"):
+            return
+        call = self._calls.get(call_id)
+        finished = RecordingFinished(
+            recording_id=running.recording_id,
+            tenant=running.tenant,
+            path=Path(str(event["path"])),
+            started_at=running.started_at,
+            ended_at=self.now(),
+            duration_s=float(event["duration_s"]),
+            size_bytes=int(event["size_bytes"]),
+            sha256=str(event["sha256"]),
+            call_id=call_id,
+            attempt_id=call.attempt_id if call else None,
+            campaign_id=call.campaign_id if call else None,
+        )
+        for listener in list(self._recording_listeners):
+            try:
+                listener(finished)
+            except Exception:  # a failed registration must not stop the event reader
+                log.exception("recording listener failed", recording_id=finished.recording_id)
 
     @staticmethod
     def _closed_event(call: _Call, event: dict[str, Any], now: float) -> CallEvent:

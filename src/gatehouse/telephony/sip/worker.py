@@ -183,10 +183,24 @@ class Worker:
             self.by_handle.pop(tracked.handle, None)
 
     def _stop_recording(self, leg: Leg) -> None:
-        if leg.recorder is not None:
-            with contextlib.suppress(Exception):
-                leg.recorder.close()
-            leg.recorder = None
+        recorder, leg.recorder = leg.recorder, None
+        if recorder is None:
+            return
+        try:
+            recorder.close()
+        except Exception as exc:
+            self.emit("error", call=leg.id, message=f"recording not sealed: {exc}"[:300])
+            return
+        # Sealed and fsynced: the coordinator may now register it (services.recordings).
+        self.emit(
+            "recording_closed",
+            call=leg.id,
+            recording_id=recorder.recording_id,
+            path=str(recorder.path),
+            size_bytes=recorder.size_bytes,
+            sha256=recorder.sha256,
+            duration_s=recorder.duration_s,
+        )
 
     async def _media_loop(self) -> None:
         next_tick = time.monotonic()
