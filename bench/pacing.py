@@ -7,6 +7,7 @@ over progressive in points, predictive's worst calendar-day and rolling-24 h rat
 simulator's speed (simulated seconds per wall second) at 10, 100 and 1,000 agents.
 
     python bench/pacing.py [--seeds 20] [--hours 3] [--scenarios a,b,...]
+    python bench/pacing.py --speed [--speed-hours 1]   # only the speed table
 """
 
 from __future__ import annotations
@@ -41,8 +42,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--hours", type=float, default=2.0)
     parser.add_argument("--scenarios", default="")
+    parser.add_argument("--speed", action="store_true", help="only the simulator speed table")
+    parser.add_argument("--speed-hours", type=float, default=1.0)
     args = parser.parse_args()
     console = Console(width=200)
+    if args.speed:
+        console.print(speed_table(args.speed_hours))
+        return
     names = [n for n in args.scenarios.split(",") if n] or sorted(
         p.stem for p in (ROOT / "scenarios").glob("*.yaml") if not p.stem.startswith("agents-200")
     )
@@ -105,19 +111,25 @@ def main() -> None:
             )
             progress.advance(task)
     console.print(table)
-    speed = Table(title="Simulator speed (predictive pacer, 1 simulated hour)")
-    for col in ("agents", "wall s", "simulated s per wall s"):
+    console.print(speed_table(args.speed_hours))
+
+
+def speed_table(hours: float) -> Table:
+    """Simulated seconds per wall second: agents-20 with the agent count changed."""
+    speed = Table(title=f"Simulator speed ({hours:g} simulated h of agents-20, agent count varied)")
+    for col in ("pacer", "agents", "wall s", "simulated s per wall s"):
         speed.add_column(col, justify="right")
     base = Scenario.load(ROOT / "scenarios" / "agents-20.yaml")
-    for agents in (10, 100, 1000):
-        sc = base.model_copy(
-            update={"agents": agents, "duration": 3600.0, "contacts": agents * 400}
-        )
-        started = time.perf_counter()
-        simulate(sc, "predictive", 1)
-        wall = time.perf_counter() - started
-        speed.add_row(str(agents), f"{wall:.2f}", f"{3600 / wall:,.0f}")
-    console.print(speed)
+    for pacer in ("progressive", "predictive"):
+        for agents in (10, 100, 1000):
+            sc = base.model_copy(
+                update={"agents": agents, "duration": hours * 3600, "contacts": agents * 400}
+            )
+            started = time.perf_counter()
+            simulate(sc, pacer, 1)
+            wall = time.perf_counter() - started
+            speed.add_row(pacer, str(agents), f"{wall:.2f}", f"{hours * 3600 / wall:,.0f}")
+    return speed
 
 
 if __name__ == "__main__":

@@ -72,7 +72,8 @@ class ComplianceLedger:
         last = self.abandoned_at.get(contact)
         if last is not None and at - last < QUARANTINE_S and not agent_reserved:
             self.redials_within_72h += 1
-        if self.machine_day.get(contact) == self.local_day(at) and not agent_reserved:
+        machine_day = self.machine_day.get(contact)
+        if machine_day is not None and machine_day == self.local_day(at) and not agent_reserved:
             self.same_day_machine_redials += 1
 
     def answered_live(

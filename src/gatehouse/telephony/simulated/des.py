@@ -4,6 +4,10 @@ No asyncio: a heap of timed events in virtual time, so hours run in seconds. Eve
 stream is seeded from the scenario seed (one generator per purpose), so the same scenario and
 seed give bit-identical results. The pacer is consulted on a 1 s tick and whenever an agent
 comes free; the compliance ledger is the same code the reports use.
+
+Per-event work is O(log agents), not O(agents): agent counts are kept as counters, idle agents
+in a heap keyed by (idle since, id) (longest idle first, ties to the lowest id, as a scan
+would), and the busy agents' start times in an array indexed by agent id.
 """
 
 from __future__ import annotations
@@ -86,6 +90,15 @@ class Simulation:
         self._heap: list[tuple[float, int, str, Any]] = []
         self._seq = itertools.count()
         self.agents: list[_Agent] = []
+        # O(1)/O(log n) agent bookkeeping (see the module docstring).
+        self._n_logged = 0  # state != off
+        self._n_active = 0  # logged in and not leaving when free
+        self._n_idle = 0
+        self._idle_heap: list[tuple[float, int]] = []
+        self._busy_since = np.zeros(64)
+        self._busy_mask = np.zeros(64, dtype=bool)
+        self._abandoned = 0
+        self._midnight = float("-inf")  # next local midnight, cached per day
         self.waiting: deque[_Waiting] = deque()
         self.ringing = 0
         self.next_contact = 0
@@ -131,12 +144,17 @@ class Simulation:
         self._at(self.t0, "tick")
         self._at(self.t0, "sample")
         last_report = self.t0
-        while self._heap:
-            t, _, kind, payload = heapq.heappop(self._heap)
+        handlers: dict[str, Callable[[Any], None]] = {}
+        heap = self._heap
+        while heap:
+            t, _, kind, payload = heapq.heappop(heap)
             if t > self.end:
                 break
             self.now = t
-            getattr(self, f"_on_{kind}")(payload)
+            handler = handlers.get(kind)
+            if handler is None:
+                handler = handlers[kind] = getattr(self, f"_on_{kind}")
+            handler(payload)
             if progress and t - last_report > 300:
                 progress((t - self.t0) / self.sc.duration)
                 last_report = t
@@ -155,6 +173,13 @@ class Simulation:
             for _ in range(count - len(active)):
                 agent = _Agent(len(self.agents), self.now, idle_since=self.now)
                 self.agents.append(agent)
+                if agent.id >= len(self._busy_mask):
+                    grow = len(self._busy_mask)
+                    self._busy_since = np.concatenate([self._busy_since, np.zeros(grow)])
+                    self._busy_mask = np.concatenate([self._busy_mask, np.zeros(grow, bool)])
+                self._n_logged += 1
+                self._n_active += 1
+                self._set_idle(agent)
             self._serve_waiting()
             self._decide()
         else:
@@ -167,11 +192,24 @@ class Simulation:
                     self._log_out(agent)
                 else:
                     agent.leave_when_free = True
+                    self._n_active -= 1
                 surplus -= 1
 
     def _log_out(self, agent: _Agent) -> None:
+        """Log out an idle agent."""
         self._account(agent, self.now)
         agent.state = "off"
+        self._n_idle -= 1
+        self._n_logged -= 1
+        if not agent.leave_when_free:
+            self._n_active -= 1
+
+    def _set_idle(self, agent: _Agent) -> None:
+        agent.state = "idle"
+        agent.idle_since = self.now
+        self._n_idle += 1
+        self._busy_mask[agent.id] = False
+        heapq.heappush(self._idle_heap, (self.now, agent.id))
 
     def _account(self, agent: _Agent, until: float) -> None:
         if agent.state != "off":
@@ -182,14 +220,24 @@ class Simulation:
                 agent.busy_since = until
 
     def _free_agent(self) -> _Agent | None:
-        idle = [a for a in self.agents if a.state == "idle"]
-        return min(idle, key=lambda a: a.idle_since) if idle else None
+        """The longest-idle agent (lowest id on ties), or None; entries are dropped lazily."""
+        heap = self._idle_heap
+        while heap:
+            since, agent_id = heap[0]
+            agent = self.agents[agent_id]
+            if agent.state == "idle" and agent.idle_since == since:
+                return agent
+            heapq.heappop(heap)
+        return None
 
     def _connect(self, agent: _Agent, ring_s: float, answered_at: float, machine: bool) -> None:
         self.agent_waits.append(self.now - agent.idle_since)
         self.answer_waits.append(self.now - answered_at)
         agent.state = "busy"
         agent.busy_since = self.now
+        self._n_idle -= 1
+        self._busy_mask[agent.id] = True
+        self._busy_since[agent.id] = self.now
         if machine:
             talk, wrap = self._machine_handle(self.rng_talk), 0.0
         else:
@@ -203,8 +251,7 @@ class Simulation:
     def _on_agent_free(self, payload: tuple[_Agent, float, float, bool]) -> None:
         agent, ring_s, handle, machine = payload
         agent.busy_s += self.now - agent.busy_since
-        agent.state = "idle"
-        agent.idle_since = self.now
+        self._set_idle(agent)
         if not machine:
             self.pacer.observe(Outcome(self.now, "handled", ring_s, handle_s=handle))
         if agent.leave_when_free:
@@ -334,6 +381,7 @@ class Simulation:
             abandoned=True,
             message_latency=None if silent else latency,
         )
+        self._abandoned += 1
         self.pacer.observe(Outcome(self.now, "human", call.ring_s, abandoned=True))
         self._decide()
 
@@ -348,24 +396,27 @@ class Simulation:
         self._samplers = self._build_samplers(phase)
 
     def _day_end(self) -> float:
-        local = datetime.fromtimestamp(self.now, tz=UTC).astimezone(self.tz)
-        midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-        return midnight.timestamp() - self.now
+        if self.now >= self._midnight:  # time only moves forward: recompute once a day
+            local = datetime.fromtimestamp(self.now, tz=UTC).astimezone(self.tz)
+            midnight = (local + timedelta(days=1)).replace(
+                hour=0, minute=0, second=0, microsecond=0
+            )
+            self._midnight = midnight.timestamp()
+        return self._midnight - self.now
 
     def _decide(self) -> None:
-        logged = self._logged_in()
-        busy = [a for a in logged if a.state == "busy"]
-        abandoned = sum(1 for c in self.ledger.live if c.abandoned)
+        mask = self._busy_mask[: len(self.agents)]
+        busy_elapsed = tuple((self.now - self._busy_since[: len(self.agents)][mask]).tolist())
         snapshot = PacingSnapshot(
             now=self.now,
-            agents_logged_in=len([a for a in logged if not a.leave_when_free]),
-            agents_ready=sum(1 for a in logged if a.state == "idle"),
-            busy_elapsed=tuple(self.now - a.busy_since for a in busy),
+            agents_logged_in=self._n_active,
+            agents_ready=self._n_idle,
+            busy_elapsed=busy_elapsed,
             calls_ringing=self.ringing,
             calls_waiting=len(self.waiting),
-            calls_live=len(busy),
+            calls_live=len(busy_elapsed),
             live_calls=len(self.ledger.live),
-            abandoned_calls=abandoned,
+            abandoned_calls=self._abandoned,
             seconds_to_day_end=min(self._day_end(), self.end - self.now),
         )
         n = self.pacer.decide(snapshot)
