@@ -13,7 +13,15 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from gatehouse.domain.permissions import Action
 from gatehouse.web.agent import routes as agent
-from gatehouse.web.pages import manager, metrics, quality, security_pages, session, supervisor
+from gatehouse.web.pages import (
+    manager,
+    metrics,
+    quality,
+    recordings,
+    security_pages,
+    session,
+    supervisor,
+)
 
 
 def register_routes(app: FastAPI) -> None:
@@ -26,6 +34,7 @@ def register_routes(app: FastAPI) -> None:
     app.include_router(manager.api)
     app.include_router(security_pages.pages)
     app.include_router(security_pages.api)
+    app.include_router(recordings.pages)
     app.include_router(quality.pages)
     app.include_router(quality.api)
     app.include_router(metrics.router)

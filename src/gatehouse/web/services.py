@@ -14,6 +14,7 @@ from gatehouse.web.auth import AccountsPort
 from gatehouse.web.pages.metrics import MetricsPort
 from gatehouse.web.pages.ports import CampaignsPort, ScriptsPort, SecurityPort
 from gatehouse.web.pages.quality import QualityPort
+from gatehouse.web.pages.recordings import RecordingsPort
 from gatehouse.web.pages.supervisor import WallboardPort
 
 
@@ -27,3 +28,4 @@ class WebServices:
     security: SecurityPort | None = None
     quality: QualityPort | None = None
     metrics: MetricsPort | None = None
+    recordings: RecordingsPort | None = None

@@ -38,6 +38,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Approvals", "/security/scripts", Action.SCRIPT_APPROVE, "approvals"),
     NavItem("Agents", "/security/agents", Action.AGENT_VET, "agents"),
     NavItem("Audit", "/security/audit", Action.AUDIT_VIEW, "audit"),
+    NavItem("Recordings", "/security/recordings", Action.RECORDING_ACCESS, "recordings"),
 )
 
 ROLE_LABELS = {

@@ -24,7 +24,7 @@ ALL_DAY = dict.fromkeys(range(7), (TimeRange(start=dtime(0, 0), end=dtime(23, 59
 
 def _cleared(agent_id: str, campaign_id: str) -> None:
     """These tests are about the desk mechanics: every agent is cleared (the clearance check
-    itself is tested in tests/e2e/web/test_web_clearance_desk.py)."""
+    itself is tested in tests/e2e/web/test_web_quality_clearance.py)."""
 
 
 def test_call_reaches_the_desk_and_outcome_is_recorded(

@@ -45,6 +45,7 @@ from gatehouse.web.adapters.desk import RuntimeDesk
 from gatehouse.web.adapters.interviews import InterviewStarter
 from gatehouse.web.adapters.metrics import RuntimeMetrics
 from gatehouse.web.adapters.quality import QualityServices
+from gatehouse.web.adapters.recordings import RecordingsServices
 from gatehouse.web.adapters.scripts import ScriptServices
 from gatehouse.web.adapters.security import SecurityServices
 from gatehouse.web.auth import WebPrincipal
@@ -324,7 +325,7 @@ class Site:
         self.accounts: ProcessAccounts | DbAccounts = (
             DbAccounts(factory) if persistent_accounts else ProcessAccounts(factory)
         )
-        keyring = KeyRing.from_file(settings.resolved_master_key_file())
+        keyring = self.keyring = KeyRing.from_file(settings.resolved_master_key_file())
         self.contacts = VaultContacts(factory, keyring, self.store, tenant="demo-prison")
         self.client_name = "Northfield Research (demo client)"
         self.vault_note = "through the vault, encrypted at rest"
@@ -402,6 +403,7 @@ class Site:
             security=SecurityServices(self.factory),
             quality=QualityServices(self.factory),
             metrics=RuntimeMetrics(desk.runtimes),
+            recordings=RecordingsServices(self.factory, self.keyring),
         )
 
 
