@@ -246,6 +246,7 @@ def list_recordings(
     session: Session,
     roles: frozenset[Role],
     *,
+    recording_id: str | None = None,
     tenant: str | None = None,
     campaign_id: str | None = None,
     attempt_id: str | None = None,
@@ -254,7 +255,12 @@ def list_recordings(
     """Catalogue rows (no audio), newest first; only for those who may open recordings."""
     require(roles, Action.RECORDING_ACCESS)
     return catalogue.find(
-        session, tenant=tenant, campaign_id=campaign_id, attempt_id=attempt_id, limit=limit
+        session,
+        recording_id=recording_id,
+        tenant=tenant,
+        campaign_id=campaign_id,
+        attempt_id=attempt_id,
+        limit=limit,
     )
 
 
