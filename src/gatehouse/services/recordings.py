@@ -60,6 +60,7 @@ __all__ = [
     "granted_audio",
     "list_recordings",
     "open_recording",
+    "record_refusal",
     "recording_wrapper",
     "register_finished",
     "register_recording",
@@ -264,14 +265,15 @@ def list_recordings(
     )
 
 
-def _refuse(
+def record_refusal(
     factory: sessionmaker[Session],
     actor: str,
     recording_id: str,
     purpose: AccessPurpose,
     reason: str | None,
     error: GatehouseError,
-) -> NoReturn:
+) -> None:
+    """Commit a ``recording.refused`` entry (also used by the web guard's 403s)."""
     with transaction(factory) as session:
         append_audit(
             session,
@@ -285,6 +287,17 @@ def _refuse(
                 "message": error.message,
             },
         )
+
+
+def _refuse(
+    factory: sessionmaker[Session],
+    actor: str,
+    recording_id: str,
+    purpose: AccessPurpose,
+    reason: str | None,
+    error: GatehouseError,
+) -> NoReturn:
+    record_refusal(factory, actor, recording_id, purpose, reason, error)
     raise error
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gatehouse.adapters.crypto.keys import KeyRing
 from gatehouse.adapters.storage.db import transaction
-from gatehouse.domain.errors import NotFound
+from gatehouse.domain.errors import NotFound, PermissionDenied
 from gatehouse.services import recordings as svc
 from gatehouse.web.auth import WebPrincipal
 from gatehouse.web.pages.recordings import OpenedRecording, RecordingView
@@ -59,6 +59,16 @@ class RecordingsServices:
         )
         return OpenedRecording(
             _view(audio.recording), audio.wav, audio.duration_s, audio.complete, audio.audit_seq
+        )
+
+    def refused(self, actor: WebPrincipal, target: str, purpose: str) -> None:
+        svc.record_refusal(
+            self._factory,
+            actor.user_id,
+            target,
+            svc.AccessPurpose(purpose),
+            None,
+            PermissionDenied("not allowed: recording.access (web)"),
         )
 
     def granted(self, actor: WebPrincipal, recording_id: str, grant: int) -> bytes:

@@ -17,15 +17,33 @@ from typing import Annotated, Protocol
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from gatehouse.domain.errors import ValidationFailed
+from gatehouse.domain.errors import PermissionDenied, ValidationFailed
 from gatehouse.domain.permissions import Action
-from gatehouse.web.auth import WebPrincipal, require
+from gatehouse.web.auth import WebPrincipal, optional_principal, require
 from gatehouse.web.errors import ServiceUnavailable
 from gatehouse.web.templating import render
 
 pages = APIRouter(prefix="/security/recordings", include_in_schema=False)
 
-Listener = Annotated[WebPrincipal, Depends(require(Action.RECORDING_ACCESS))]
+_require_access = require(Action.RECORDING_ACCESS)
+
+
+def _guard(request: Request) -> WebPrincipal:
+    """``require(recording.access)``, and a signed-in person refused is audited too."""
+    try:
+        return _require_access(request)
+    except PermissionDenied:
+        principal = optional_principal(request)
+        port = getattr(request.app.state.services, "recordings", None)
+        if principal is not None and port is not None:
+            target = request.path_params.get("recording_id", "recordings")
+            purpose = "export" if request.url.path.endswith("/open") else "play"
+            port.refused(principal, str(target), purpose)
+        raise
+
+
+_guard.gatehouse_action = Action.RECORDING_ACCESS  # type: ignore[attr-defined]
+Listener = Annotated[WebPrincipal, Depends(_guard)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +80,10 @@ class RecordingsPort(Protocol):
 
     def granted(self, actor: WebPrincipal, recording_id: str, grant: int) -> bytes:
         """The WAV again under an access already audited (the ``<audio>`` element's GET)."""
+        ...
+
+    def refused(self, actor: WebPrincipal, target: str, purpose: str) -> None:
+        """Audit a signed-in person's refusal at the route guard."""
         ...
 
 
@@ -105,9 +127,9 @@ def open_recording(
         opened = port.open(who, recording_id, reason, purpose)
     except ValidationFailed as exc:  # no or too short a reason: the form again, with why
         view = port.recording(who, recording_id)
-        ctx = {"r": view, "opened": None, "error": exc.message, "reason": reason}
+        again = {"r": view, "opened": None, "error": exc.message, "reason": reason}
         return render(
-            request, "security/recording.html", ctx, status_code=422, section="recordings"
+            request, "security/recording.html", again, status_code=422, section="recordings"
         )
     if purpose == "export":
         return _wav(opened.wav, f"{recording_id}.wav")
