@@ -44,6 +44,13 @@ SCORES = {
 }
 
 
+def _no_inline_code(html: str) -> None:
+    """The strict CSP allows no inline script, style or handler: the new pages obey it."""
+    assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html) is None
+    assert "<style" not in html and " style=" not in html
+    assert re.search(r"\son[a-z]+=", html) is None
+
+
 def _site(session_factory: sessionmaker[Session]) -> tuple[TestClient, RuntimeDesk]:
     store = DiallerStore(session_factory)
     now = time.time()
@@ -112,6 +119,8 @@ def test_supervisor_scores_a_finished_call(session_factory: sessionmaker[Session
     assert saved.status_code == 200, saved.text
     total = re.search(r'id="quality-total">([^<]+)<', saved.text)
     assert total and total.group(1) == "87.5%"
+    for html in (overview.text, form.text, saved.text):
+        _no_inline_code(html)
     assert "pass" in saved.text and "1 scored call" in saved.text
     again = client.post(
         "/api/v1/supervisor/quality/calls/att-1",
@@ -158,6 +167,7 @@ def test_security_clears_and_the_desk_honours_it(session_factory: sessionmaker[S
     )
     assert saved.status_code == 200
     assert "clearance expires in 5 days" in saved.text and 'data-clearance="cleared"' in saved.text
+    _no_inline_code(saved.text)
     bad = client.put(
         "/api/v1/agents/agent1/clearance",
         json={"status": "cleared", "cleared_until": until.isoformat(), "campaigns": ["nope"]},
