@@ -2,7 +2,9 @@
 
 What it builds (every step through the real services, nothing hard-coded into pages):
 a fresh database under ``var/demo/``; a demo prison and client; logins for a human agent, a
-supervisor, a campaign manager and a security officer (printed); the example script approved;
+supervisor, a campaign manager and a security officer (printed); the human agents cleared by
+the security officer for the campaign (audited; uncleared agents cannot go ready); the example
+script approved;
 10,000 fake UK contacts (Faker ``en_GB``, Ofcom drama-range numbers) imported through the
 vault; the dialler runtime in real time on the simulated network with a dozen simulated
 agents; and the web app on http://127.0.0.1:8000. Ctrl-C stops it cleanly.
