@@ -109,3 +109,145 @@ def test_expected_excess_by_hand() -> None:
     import numpy as np
 
     assert _expected_excess(np.array([1, 1, 1]) / 3, np.array([0.0, 1.0])) == pytest.approx(1 / 3)
+
+
+# -- the fast evaluation against the brute-force model -----------------------------------
+
+
+def _reference_decide(pacer: PredictivePacer, s: PacingSnapshot) -> int:
+    """The model evaluated the slow, obvious way: Y by repeated convolution, E[(X − Y)+] for
+    every candidate n by the full outer sum (the pacer's original implementation)."""
+    import math
+
+    import numpy as np
+
+    def binomial(n: int, p: float) -> np.ndarray:
+        k = np.arange(n + 1)
+        logc = np.array(
+            [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in k]
+        )
+        return np.exp(logc + k * math.log(p) + (n - k) * math.log1p(-p))
+
+    def shift(dist: np.ndarray, offset: int) -> np.ndarray:
+        if offset >= 0:
+            return np.concatenate([np.zeros(offset), dist])
+        clipped = dist.copy()
+        head = clipped[: -offset + 1].sum()
+        clipped = clipped[-offset:]
+        clipped[0] = head
+        return clipped
+
+    floor = max(0, s.agents_ready - s.calls_ringing - s.calls_waiting)
+    alpha = pacer._alpha(s)
+    if alpha <= 0:
+        return floor
+    y = np.array([1.0])
+    for p in pacer._p_free_many(np.asarray(s.busy_elapsed, dtype=float), pacer._tau()):
+        y = np.convolve(y, [1.0 - p, p])
+    y = shift(y, s.agents_ready - s.calls_waiting)
+    p_live = pacer.p_live
+    ringing = s.calls_ringing
+    base = _expected_excess(binomial(ringing + floor, p_live), y) if ringing + floor else 0.0
+    best = floor
+    for n in range(floor + 1, floor + 1 + min(200, s.agents_logged_in)):
+        added = _expected_excess(binomial(ringing + n, p_live), y) - base
+        if added > alpha * (n - floor) * p_live:
+            break
+        best = n
+    return best
+
+
+def _trained(refresh_s: float, seed: int) -> PredictivePacer:
+    import random
+
+    rng = random.Random(seed)
+    pacer = PredictivePacer(refresh_s=refresh_s)
+    for i in range(600):
+        kind = "human" if rng.random() < 0.3 else rng.choice(["no_answer", "busy", "machine"])
+        pacer.observe(Outcome(T0 + i, kind, rng.uniform(3, 20)))
+    for _ in range(300):
+        pacer.observe(Outcome(T0 + 600, "handled", 0.0, handle_s=rng.lognormvariate(5.0, 0.6)))
+    pacer.decide(snap(T0, agents_ready=0))  # running since T0
+    return pacer
+
+
+def test_poisson_binomial_matches_repeated_convolution() -> None:
+    import numpy as np
+
+    from gatehouse.domain.pacing.predictive import _poisson_binomial
+
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 7, 60, 400):
+        probs = rng.random(n) * rng.choice([0.05, 0.5, 1.0])
+        expected = np.array([1.0])
+        for p in probs:
+            expected = np.convolve(expected, [1.0 - p, p])
+        got = _poisson_binomial(probs)
+        assert abs(got.sum() - 1.0) < 1e-9
+        assert np.abs(got - expected[: len(got)]).max() < 1e-12
+        assert expected[len(got) :].sum() < 1e-15  # only a negligible tail is dropped
+
+
+def test_fast_decision_equals_the_brute_force_model() -> None:
+    import random
+
+    rng = random.Random(11)
+    overdialled = 0
+    for case in range(150):
+        pacer = _trained(0.0, case)
+        agents = rng.choice([5, 10, 20, 50])
+        ready = rng.randint(0, agents // 3)
+        s = snap(
+            T0 + 900 + case,
+            agents_logged_in=agents,
+            agents_ready=ready,
+            busy_elapsed=tuple(rng.uniform(0, 400) for _ in range(agents - ready)),
+            calls_ringing=rng.randint(0, agents // 2),
+            calls_waiting=rng.randint(0, 2),
+            live_calls=rng.randint(200, 2000),
+            abandoned_calls=rng.randint(0, 20),
+        )
+        expected = _reference_decide(_trained(0.0, case), s)
+        assert pacer.decide(s) == expected, (case, s)
+        overdialled += expected > max(0, ready - s.calls_ringing - s.calls_waiting)
+    assert overdialled > 20  # the cases exercise the model, not only the progressive floor
+
+
+def test_between_refreshes_decisions_are_never_bolder_than_a_fresh_forecast() -> None:
+    """Agents freed or taken and calls resolved since the forecast: the cached forecast (with
+    its corrections) never dials more than a fresh one would at that moment. (Time passing is
+    not covered: the forecast's own staleness is bounded by refresh_s.)"""
+    import random
+
+    rng = random.Random(5)
+    for case in range(100):
+        agents = rng.choice([10, 20, 50])
+        ready = rng.randint(0, 3)
+        elapsed = [rng.uniform(5, 400) for _ in range(agents - ready)]
+        first = snap(
+            T0 + 900,
+            agents_logged_in=agents,
+            agents_ready=ready,
+            busy_elapsed=tuple(elapsed),
+            calls_ringing=rng.randint(0, agents // 3),
+            live_calls=1000,
+            abandoned_calls=5,
+        )
+        cached = _trained(2.0, case)
+        cached.decide(first)  # forecast taken here
+        # Events at the same moment: some agents came free, some took calls, ringing changed.
+        freed = rng.randint(0, 2)
+        taken = rng.randint(0, min(2, ready + freed))
+        later_elapsed = elapsed[freed:] + [0.0] * taken
+        later = snap(
+            T0 + 900,
+            agents_logged_in=agents,
+            agents_ready=ready + freed - taken,
+            busy_elapsed=tuple(later_elapsed),
+            calls_ringing=max(0, first.calls_ringing + rng.randint(-3, 2)),
+            live_calls=1000,
+            abandoned_calls=5,
+        )
+        fresh = _trained(0.0, case)
+        fresh.decide(first)
+        assert cached.decide(later) <= fresh.decide(later), case

@@ -16,10 +16,19 @@ live calls expected in the next quarter of an hour), so it tightens after abando
 when there is slack, tapers towards the end of the day, and starts conservative (α = target/4
 until 50 live calls). Below ``min_agents`` (default 5) it runs progressive: with few agents one
 abandon is a large share of the day (decision 0020).
+
+Cost per decision (it runs on every tick and agent release, so it must be cheap): the
+free-within-τ probabilities are one vectorised ``searchsorted`` over the busy agents; the
+Poisson-binomial pmf of ``Y`` comes from its generating function at the roots of unity (one
+FFT, exact to rounding, truncated where the tail mass is below 1e-20); and the marginal test
+uses ``E[(X_{m+1} − Y)+] − E[(X_m − Y)+] = p·P(X_m ≥ Y)``, so every candidate ``n`` is one row
+of a binomial tail table. Learned statistics (τ, handle-time order statistics, the recent
+live-answer rate) are kept incrementally.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 
@@ -41,6 +50,7 @@ class PredictivePacer:
         limit: float = 0.03,
         min_agents: int = 5,
         forget_s: float = 600.0,
+        refresh_s: float = 2.0,
     ) -> None:
         if not 0 < operating_target <= limit:
             raise ValueError("operating target must be positive and at most the limit")
@@ -52,17 +62,31 @@ class PredictivePacer:
         self._dials = 4.0
         self._last_update = 0.0
         self._ring: deque[float] = deque(maxlen=400)
+        self._ring_mean: float | None = None  # cache, None when the sample changed
         self._handle: deque[float] = deque(maxlen=2000)
-        self._sorted_handle: np.ndarray | None = None
+        self._handle_sorted: list[float] = []  # the same sample, kept sorted
+        self._handle_sum = 0.0
+        self._sorted_handle: np.ndarray | None = None  # array view of _handle_sorted (cache)
         self._live_rate: deque[float] = deque(maxlen=2000)  # answer times of live calls
         self.last_alpha = 0.0
         self.alpha_cap = 4.0
         self._first_seen: float | None = None
+        # The forecast of agents free within τ is refreshed at most every refresh_s (and
+        # when agents log in or out, or three have come free); between refreshes decisions
+        # use it with corrections that can only make them stricter. 0 = every decision.
+        self.refresh_s = refresh_s
+        self._forecast: _Forecast | None = None
 
     # -- learning -----------------------------------------------------------------------
     def observe(self, outcome: Outcome) -> None:
         if outcome.handle_s is not None:
+            if len(self._handle) == self._handle.maxlen:
+                old = self._handle[0]
+                del self._handle_sorted[bisect.bisect_left(self._handle_sorted, old)]
+                self._handle_sum -= old
             self._handle.append(outcome.handle_s)
+            bisect.insort(self._handle_sorted, outcome.handle_s)
+            self._handle_sum += outcome.handle_s
             self._sorted_handle = None
             return
         self._forget(outcome.at)
@@ -72,6 +96,7 @@ class PredictivePacer:
             self._live_rate.append(outcome.at)
         if outcome.kind in ("human", "machine"):
             self._ring.append(outcome.ring_s)
+            self._ring_mean = None
 
     def _forget(self, now: float) -> None:
         if self._last_update:
@@ -89,29 +114,40 @@ class PredictivePacer:
         return min(0.95, max(0.01, self._hits / self._dials))
 
     def _tau(self) -> float:
-        return float(np.mean(self._ring)) if self._ring else 8.0
+        if self._ring_mean is None:
+            self._ring_mean = math.fsum(self._ring) / len(self._ring) if self._ring else 8.0
+        return self._ring_mean
 
-    def _p_free_within(self, elapsed: float, tau: float) -> float:
-        if len(self._handle) < 20:
-            mean = float(np.mean(self._handle)) if self._handle else 180.0
-            return 1.0 - math.exp(-tau / mean)  # memoryless until there is history
+    def _handle_median(self) -> float:
+        h = self._handle_sorted
+        n = len(h)
+        if n == 0:
+            return math.nan
+        return h[n // 2] if n % 2 else 0.5 * (h[n // 2 - 1] + h[n // 2])
+
+    def _p_free_many(self, elapsed: np.ndarray, tau: float) -> np.ndarray:
+        """P(a busy agent with ``elapsed`` seconds done frees within ``tau``), per agent."""
+        n = len(self._handle)
+        if n < 20:
+            mean = self._handle_sum / n if n else 180.0
+            # memoryless until there is history
+            return np.full(len(elapsed), 1.0 - math.exp(-tau / mean))
         if self._sorted_handle is None:
-            self._sorted_handle = np.sort(np.fromiter(self._handle, dtype=float))
+            self._sorted_handle = np.array(self._handle_sorted)
         sample = self._sorted_handle
-        n = len(sample)
-        survive_a = n - np.searchsorted(sample, elapsed, side="right")
-        if survive_a <= 0:
-            return 0.9  # already longer than any call seen: likely to end soon
-        survive_b = n - np.searchsorted(sample, elapsed + tau, side="right")
-        return float(1.0 - survive_b / survive_a)
+        k = len(elapsed)
+        survive = n - np.searchsorted(sample, np.concatenate([elapsed, elapsed + tau]), "right")
+        survive_a, survive_b = survive[:k], survive[k:]
+        # already longer than any call seen: likely to end soon
+        safe = np.maximum(survive_a, 1)
+        probs: np.ndarray = np.where(survive_a <= 0, 0.9, 1.0 - survive_b / safe)
+        return probs
 
     # -- deciding -----------------------------------------------------------------------
     def _alpha(self, s: PacingSnapshot) -> float:
         if self._first_seen is None:
             self._first_seen = s.now
-        if len(self._handle) < 100 or s.now - self._first_seen < 2.0 * float(
-            np.median(self._handle)
-        ):
+        if len(self._handle) < 100 or s.now - self._first_seen < 2.0 * self._handle_median():
             # Early handle times are survivors of a short race (only short calls have ended):
             # forecasting from them would overdial. Wait for an unbiased sample.
             return 0.0
@@ -121,8 +157,10 @@ class PredictivePacer:
             return 0.0
         if (s.abandoned_calls + 1) / (s.live_calls + 1) > self.limit:
             return 0.0  # one more abandon now would put the running rate over the limit
-        recent = [t for t in self._live_rate if s.now - t <= 1800.0]
-        rate = len(recent) / 1800.0 if recent else 0.0
+        while self._live_rate and s.now - self._live_rate[0] > 1800.0:
+            self._live_rate.popleft()  # time only moves forward
+        recent = len(self._live_rate)
+        rate = recent / 1800.0
         horizon = min(LOOKAHEAD_S, max(60.0, s.seconds_to_day_end))
         expected = max(20.0, rate * horizon)
         budget = self.target * (s.live_calls + expected) - s.abandoned_calls
@@ -138,56 +176,140 @@ class PredictivePacer:
             return floor
         alpha = self.last_alpha = self._alpha(s)
         if alpha <= 0:
+            self._forecast = None
             return floor
-        tau = self._tau()
-        # Y: agents free when the calls answer (ready now, or finishing within tau).
-        y = np.array([1.0])
-        probs = [self._p_free_within(a, tau) for a in s.busy_elapsed]
-        for p in probs:
-            y = np.convolve(y, [1.0 - p, p])
-        y = _shift(y, s.agents_ready - s.calls_waiting)
-        p_live = self.p_live
-        best = floor
+        removed = self._forecast.removed(s) if self._forecast is not None else 0
+        if (
+            self._forecast is None
+            or s.now - self._forecast.at >= self.refresh_s
+            or s.agents_logged_in != self._forecast.logged_in
+            or removed >= 3
+        ):
+            self._forecast = self._refresh(s)
+            removed = 0
+        forecast = self._forecast
         # Marginal test: the abandons the extra calls add must fit alpha of the live calls
-        # they bring (calls already ringing were paid for when they were placed).
-        base = (
-            _expected_excess(_binomial(s.calls_ringing + floor, p_live), y)
-            if s.calls_ringing + floor
-            else 0.0
+        # they bring (calls already ringing were paid for when they were placed). Adding the
+        # (m+1)-th call adds p·P(X_m ≥ Y) expected abandons, X_m ~ Binomial(m, p); so n calls
+        # beyond the floor pass while sum_{j<n} P(X_{base+j} ≥ Y) ≤ alpha·n.
+        # Y = (ready − waiting − agents freed since the forecast) + Y_busy: a freed agent is
+        # not credited (it was counted as possibly free in Y_busy), an agent taken since is
+        # not counted as possibly free: both only make the test stricter until the refresh.
+        base = s.calls_ringing + floor
+        offset = s.agents_ready - s.calls_waiting - removed
+        extra = min(MAX_EXTRA, s.agents_logged_in)
+        spent = 0.0
+        for j in range(extra):
+            spent += forecast.p_excess_at_least(base + j, offset)
+            if spent > alpha * (j + 1):
+                return floor + j
+        return floor + extra
+
+    def _refresh(self, s: PacingSnapshot) -> _Forecast:
+        tau = self._tau()
+        elapsed = np.asarray(s.busy_elapsed, dtype=float)
+        probs = self._p_free_many(elapsed, tau)
+        return _Forecast(
+            at=s.now,
+            logged_in=s.agents_logged_in,
+            busy=len(elapsed),
+            p=self.p_live,
+            y_busy=_poisson_binomial(probs[probs > 0.0]),
         )
-        for n in range(floor + 1, floor + 1 + min(MAX_EXTRA, s.agents_logged_in)):
-            x = _binomial(s.calls_ringing + n, p_live)
-            added = _expected_excess(x, y) - base
-            if added > alpha * (n - floor) * p_live:
-                break
-            best = n
-        return best
 
 
-def _binomial(n: int, p: float) -> np.ndarray:
+class _Forecast:
+    """The model at one moment: the pmf of busy agents free within τ, and p.
+
+    ``p_excess_at_least(m, d)`` is ``P(X_m − Y_busy ≥ d)`` with ``X_m ~ Binomial(m, p)``, which
+    equals ``P(X_m ≥ max(0, Y_busy + d))`` (X ≥ 0), i.e. the chance the m-th call's live answer
+    finds no agent when ``d`` agents are surely free; rows are computed once per ``m``.
+    """
+
+    __slots__ = ("_rows", "at", "busy", "logged_in", "p", "y_busy")
+
+    def __init__(
+        self, *, at: float, logged_in: int, busy: int, p: float, y_busy: np.ndarray
+    ) -> None:
+        self.at = at
+        self.logged_in = logged_in
+        self.busy = busy
+        self.p = p
+        self.y_busy = y_busy
+        self._rows: dict[int, np.ndarray] = {}
+
+    def removed(self, s: PacingSnapshot) -> int:
+        """Agents busy at the forecast and no longer busy (at least; never too few)."""
+        since = s.now - self.at + 1e-6
+        started_since = sum(1 for e in s.busy_elapsed if e <= since)
+        return max(0, self.busy - (len(s.busy_elapsed) - started_since))
+
+    def p_excess_at_least(self, m: int, d: int) -> float:
+        i = d + len(self.y_busy) - 1  # index of the value d in a row
+        if i <= 0:
+            return 1.0
+        row = self._row(m)
+        return float(row[i]) if i < len(row) else 0.0
+
+    def _row(self, m: int) -> np.ndarray:
+        """Upper tails of X_m − Y_busy over its values −(len(y)−1) .. m."""
+        row = self._rows.get(m)
+        if row is not None:
+            return row
+        below = self._rows.get(m - 1)
+        if below is not None:
+            # X_m = X_{m−1} + Bernoulli(p): tail_m(v) = (1−p)·tail_{m−1}(v) + p·tail_{m−1}(v−1)
+            p = self.p
+            row = (1.0 - p) * np.append(below, 0.0) + p * np.concatenate(([1.0], below))
+        else:
+            diff = np.convolve(_binomial_pmf(m, self.p), self.y_busy[::-1])
+            row = np.cumsum(diff[::-1])[::-1]
+        self._rows[m] = row
+        return row
+
+
+_LOG_FACT = np.zeros(1)
+
+
+def _log_factorials(n: int) -> np.ndarray:
+    """log(k!) for k = 0..n (a module-level table, grown on demand)."""
+    global _LOG_FACT
+    if len(_LOG_FACT) <= n:
+        size = max(n + 1, 2 * len(_LOG_FACT))
+        _LOG_FACT = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, size)))])
+    return _LOG_FACT
+
+
+def _binomial_pmf(n: int, p: float) -> np.ndarray:
+    """Binomial(n, p) pmf over 0..n, from a log-factorial table."""
+    lf = _log_factorials(n)
     k = np.arange(n + 1)
-    log_pmf = (
-        np.array([math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in k])
-        + k * math.log(p)
-        + (n - k) * math.log1p(-p)
-    )
-    pmf: np.ndarray = np.exp(log_pmf)
+    pmf: np.ndarray = np.exp(lf[n] - lf[k] - lf[n - k] + k * math.log(p) + (n - k) * math.log1p(-p))
     return pmf
 
 
-def _shift(dist: np.ndarray, offset: int) -> np.ndarray:
-    """Distribution of Y + offset, with values below 0 clipped to 0 (as an array from 0)."""
-    if offset >= 0:
-        return np.concatenate([np.zeros(offset), dist])
-    clipped = dist.copy()
-    head = clipped[: -offset + 1].sum()
-    clipped = clipped[-offset:]
-    clipped[0] = head
-    return clipped
+def _poisson_binomial(probs: np.ndarray) -> np.ndarray:
+    """pmf of a sum of independent Bernoulli(probs) over 0..len (rounding-level exact).
+
+    Evaluates the generating function prod(1 - p + p·z) at the roots of unity and inverts
+    with one real FFT. Values above mean + 10 sd + 40 (tail mass < 1e-20) are dropped, which
+    keeps the transform small with many agents; aliasing error is below that tail mass.
+    """
+    n = len(probs)
+    if n == 0:
+        return np.ones(1)
+    mean = float(probs.sum())
+    sd = math.sqrt(float((probs * (1.0 - probs)).sum()))
+    size = min(n + 1, math.ceil(mean + 10.0 * sd + 40.0))
+    roots = np.exp(2j * np.pi * np.arange(size // 2 + 1) / size)
+    gf = np.prod(1.0 - probs[:, None] + probs[:, None] * roots[None, :], axis=0)
+    pmf: np.ndarray = np.maximum(np.fft.irfft(np.conj(gf), size), 0.0)
+    return pmf
 
 
 def _expected_excess(x: np.ndarray, y: np.ndarray) -> float:
-    """E[(X − Y)+] for independent X, Y given as pmfs over 0..len-1."""
+    """E[(X − Y)+] for independent X, Y given as pmfs over 0..len-1 (the reference the fast
+    marginal test is checked against)."""
     xs = np.arange(len(x))
     ys = np.arange(len(y))
     diff = np.maximum(xs[:, None] - ys[None, :], 0)
