@@ -37,7 +37,7 @@ def _store() -> tuple[DiallerStore, str]:
 @dialler_app.command("run")
 def run(
     campaign: str = typer.Option(..., "--campaign", help="Campaign id (slug)."),
-    engine: str = typer.Option("simulated", help="Telephony engine (simulated)."),
+    engine: str = typer.Option("simulated", help="Telephony engine: simulated or sip."),
     agents: int = typer.Option(10, min=0, max=1000, help="Simulated agents (bots)."),
     speed: float = typer.Option(1.0, min=0.01, help="Clock speed (1 = real time)."),
     virtual: bool = typer.Option(False, "--virtual", help="Virtual time: as fast as the CPU."),
@@ -53,11 +53,30 @@ def run(
     start_at: str = typer.Option(
         "", help="Clock start for --virtual/--speed runs, ISO 8601 (default: now)."
     ),
+    trunk: str = typer.Option("", help="SIP engine: the trunk host:port that routes numbers."),
+    agent_phone: str = typer.Option(
+        "", help="SIP engine: agents' phones, a URI template, e.g. sip:{agent}@127.0.0.1:5080"
+    ),
+    talk_median: float = typer.Option(
+        90.0, min=1.0, help="Simulated agents' median talk time, seconds."
+    ),
+    organisation: str = typer.Option(
+        "Gatehouse", help="SIP engine: who the information message says is calling."
+    ),
 ) -> None:
     """Dial CAMPAIGN with simulated agents until stopped (Ctrl-C stops cleanly)."""
-    if engine != "simulated":
-        console.print("[red]only the simulated engine is wired to `dialler run` so far[/red]")
+    if engine not in ("simulated", "sip"):
+        console.print(f"[red]unknown engine {engine!r}: simulated or sip[/red]")
         raise typer.Exit(2)
+    if engine == "sip" and (not trunk or "{agent}" not in agent_phone):
+        console.print(
+            "[red]--engine sip needs --trunk HOST:PORT and --agent-phone with {agent}[/red]"
+        )
+        raise typer.Exit(2)
+    if engine == "sip" and (virtual or speed != 1.0):
+        console.print("[red]the SIP engine runs in real time only (no --virtual, no --speed)[/red]")
+        raise typer.Exit(2)
+    settings = get_settings()
     _, url = _store()
     start = datetime.fromisoformat(start_at).timestamp() if start_at else None
     try:
@@ -74,6 +93,12 @@ def run(
                 metrics_port=metrics_port,
                 start=start,
                 script_path=script,
+                sip_trunk=trunk if engine == "sip" else None,
+                agent_phone=agent_phone,
+                organisation=organisation,
+                talk_median_s=talk_median,
+                recordings_dir=settings.data_dir / "recordings",
+                master_key_file=settings.resolved_master_key_file(),
             )
         )
     except WorkerRefused as exc:

@@ -10,32 +10,36 @@ the peer's own log and the encrypted recordings on disk.
 from __future__ import annotations
 
 import asyncio
+import io
 import time
+import wave
 from datetime import time as dtime
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gatehouse.adapters.crypto.keys import KeyRing
-from gatehouse.adapters.crypto.recording import MAGIC, AesGcmKeyWrapper, decrypt
+from gatehouse.adapters.crypto.recording import MAGIC
 from gatehouse.adapters.storage.db import transaction
 from gatehouse.adapters.storage.dialler import DiallerStore
+from gatehouse.adapters.storage.tables.platform import AuditLogRow
 from gatehouse.domain.dialler.config import (
     CallOutcome,
     CampaignConfig,
     CampaignStatus,
     TimeRange,
 )
-from gatehouse.services import vault
+from gatehouse.domain.permissions import Role
+from gatehouse.services import recordings, vault
 from gatehouse.services.dialler.harness import bot_ids, runtime_on_engine
 from gatehouse.services.dialler.sipnet import (
     agent_phones,
     build_sip_engine,
     information_message_text,
     information_prompt,
-    recording_keys,
 )
 from gatehouse.services.dialler.vaultsync import sync_contacts, vault_resolver
 from gatehouse.telephony.clock import RealClock
@@ -108,7 +112,8 @@ def test_campaign_over_real_sip_records_both_voices_and_dials_each_number_once(
             trunk=peer.listen,
             phones=agent_phones(AGENTS, f"sip:{{agent}}@{peer.listen}"),
             resolver=vault_resolver(session_factory, keyring),
-            keys=recording_keys(session_factory, keyring),
+            keys=recordings.engine_key_provider(session_factory, keyring),
+            on_recording=recordings.registrar(session_factory),
             recordings_dir=tmp_path / "recordings",
             tenant="client-a",
             prompt_id=config.information_prompt,
@@ -174,22 +179,103 @@ def test_campaign_over_real_sip_records_both_voices_and_dials_each_number_once(
         assert a.agent_id in AGENTS
         assert a.connected_at is not None and a.answered_at is not None
         assert a.connected_at - a.answered_at < 1.0
-    # every connected call is recorded, encrypted on disk, under its attempt id
-    wrapper = AesGcmKeyWrapper(keyring_key(session_factory, keyring), "client-a/data")
+    # every connected call is recorded, encrypted on disk, catalogued under its attempt id,
+    # and opened only through the audited service (invariant 3)
+    with session_factory() as s:
+        catalogue = recordings.list_recordings(s, frozenset({Role.INVESTIGATOR}))
+    assert {r.recording_id for r in catalogue} == {a.attempt_id for a in connected}
     both_voices = 0
     for a in connected:
         path = tmp_path / "recordings" / f"{a.attempt_id}.ghrec"
         assert path.read_bytes().startswith(MAGIC)
-        rec = decrypt(path, wrapper)
-        assert rec.complete
-        frames = np.frombuffer(rec.pcm, "<i2").reshape(-1, 2).astype(float)
-        callee, agent_side = frames[:, 0], frames[:, 1]
+        audio = recordings.open_recording(
+            session_factory,
+            keyring,
+            "investigator-1",
+            frozenset({Role.INVESTIGATOR}),
+            a.attempt_id,
+            "Complaint reference 2026/114: check the call",
+        )
+        assert audio.complete
+        with wave.open(io.BytesIO(audio.wav)) as wav:
+            assert wav.getnchannels() == 2
+            frames = np.frombuffer(wav.readframes(wav.getnframes()), "<i2").reshape(-1, 2)
+        callee, agent_side = frames[:, 0].astype(float), frames[:, 1].astype(float)
         assert np.sqrt(np.mean(callee**2)) > 100, f"the callee is heard in {a.attempt_id}"
         both_voices += int(np.sqrt(np.mean(agent_side**2)) > 100)
+    with session_factory() as s:
+        accesses = s.scalar(
+            select(func.count())
+            .select_from(AuditLogRow)
+            .where(AuditLogRow.action == "recording.play")
+        )
+    assert accesses == len(connected)
     # an agent headset replies once per shift (the peer's script): its first call has both
     assert both_voices >= 1
 
 
-def keyring_key(factory: sessionmaker[Session], keyring: KeyRing) -> bytes:
-    with factory.begin() as s:
-        return keyring.data_key(s, "client-a")
+def test_dialler_run_engine_sip_from_the_command_line(db_url: str, tmp_path: Path) -> None:
+    """`gatehouse dialler run --engine sip` as an operator runs it, stopped with SIGTERM."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GATEHOUSE_DATABASE_URL": db_url, "GATEHOUSE_DATA_DIR": str(tmp_path)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gatehouse.cli.main", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    windows = {str(d): [{"start": "00:00:00", "end": "23:59:59"}] for d in range(7)}
+    (tmp_path / "config.json").write_text(json.dumps({"windows": windows, "wrap_up_s": 1}))
+    created = cli(
+        "campaigns", "create", "k1", "--config", str(tmp_path / "config.json"),
+        "--synthetic-contacts", "6",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert cli("campaigns", "start", "k1", "--without-script").returncode == 0
+    refused = cli("dialler", "run", "--campaign", "k1", "--engine", "sip", "--duration", "5")
+    assert refused.returncode == 2 and "--trunk" in refused.stdout
+
+    (tmp_path / "peer").mkdir()
+    proc, peer = start_peer(tmp_path / "peer", {})  # everyone answers as a person
+    try:
+        peer.wait_for("ready", timeout=40)
+        command = [
+            sys.executable, "-m", "gatehouse.cli.main", "dialler", "run",
+            "--campaign", "k1", "--engine", "sip", "--agents", "2",
+            "--trunk", peer.listen, "--agent-phone", f"sip:{{agent}}@{peer.listen}",
+            "--organisation", "Northfield Research", "--talk-median", "3",
+        ]  # fmt: skip
+        run = subprocess.Popen(
+            command,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        peer.wait_for("answered", count=3, timeout=60)  # two agent phones and a callee
+        time.sleep(3)
+        # as a service manager or Ctrl-C does: the signal reaches the whole process group
+        # (the media worker too); dialling stops, calls in progress finish and are recorded
+        os.killpg(run.pid, signal.SIGTERM)
+        out, err = run.communicate(timeout=90)
+    finally:
+        stop_peer(proc)
+    assert run.returncode == 0, err[-2000:]
+    outcomes = json.loads(out.strip().splitlines()[-1])
+    assert sum(outcomes.values()) >= 1, out
+    assert "network_failure" not in outcomes and "outcome_unknown" not in outcomes, outcomes
+    recordings = sorted((tmp_path / "recordings").glob("*.ghrec"))
+    assert recordings and all(p.read_bytes().startswith(MAGIC) for p in recordings)
+    dialled = [e["number"] for e in peer.events() if e["event"] == "incoming"]
+    numbers = [n for n in dialled if n.startswith("+447700900")]
+    assert numbers and len(numbers) == len(set(numbers)), dialled  # nobody dialled twice

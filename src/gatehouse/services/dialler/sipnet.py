@@ -7,7 +7,8 @@ engine); only the engine differs. What a SIP campaign needs on top:
   (``telephony.tts``) and cached as 8 kHz mono PCM, the format the media worker plays;
 - each agent's phone (a SIP URI the engine calls once and keeps for the shift);
 - the tenant key that wraps each recording's own data key (recordings are encrypted while
-  they are written; see ``adapters.crypto.recording``).
+  they are written; see ``adapters.crypto.recording``), and the recordings catalogue that
+  registers each file once the media worker has sealed it (``services.recordings``).
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from gatehouse.adapters.crypto.keys import KeyRing
 from gatehouse.telephony import tts
 from gatehouse.telephony.port import DestinationResolver
-from gatehouse.telephony.sip.engine import KeyProvider, SipEngine, SipEngineConfig
+from gatehouse.telephony.sip.engine import (
+    KeyProvider,
+    RecordingListener,
+    SipEngine,
+    SipEngineConfig,
+)
 
 
 def information_message_text(organisation: str, callback_number: str) -> str:
@@ -43,14 +48,19 @@ def information_prompt(text: str, cache: Path) -> Path:
     return path
 
 
-def recording_keys(factory: sessionmaker[Session], keyring: KeyRing) -> KeyProvider:
-    """Tenant → (key wrapping each recording's own key, key id), from the vault's key ring."""
+def campaign_tenant(factory: sessionmaker[Session], campaign_id: str) -> str | None:
+    """The client organisation of a vault-backed campaign (None: synthetic contacts)."""
+    from gatehouse.adapters.storage.tables.vault import VaultCampaign
 
-    def provide(tenant: str) -> tuple[bytes, str]:
-        with factory.begin() as session:  # the first use of a tenant creates its keys
-            return keyring.data_key(session, tenant), f"{tenant}/data"
+    with factory() as session:
+        row = session.get(VaultCampaign, campaign_id)
+        return row.tenant if row is not None else None
 
-    return provide
+
+def synthetic_sip_resolver(contact_ref: str) -> str:
+    """Synthetic contacts over SIP: Ofcom drama-range mobiles, routed by the test trunk."""
+    n = int(contact_ref.rsplit("-", 1)[-1])
+    return f"+447700{900000 + n % 1000:06d}"
 
 
 def agent_phones(agent_ids: Iterable[str], template: str) -> dict[str, str]:
@@ -70,6 +80,7 @@ def build_sip_engine(
     tenant: str,
     prompt_id: str,
     prompt_file: Path,
+    on_recording: RecordingListener | None = None,
     clock_now: Callable[[], float] | None = None,
 ) -> SipEngine:
     config = SipEngineConfig(
@@ -80,6 +91,11 @@ def build_sip_engine(
         agent_phones=phones,
     )
     recordings_dir.mkdir(parents=True, exist_ok=True)
-    if clock_now is None:
-        return SipEngine(config, resolver=resolver, keys=keys)
-    return SipEngine(config, resolver=resolver, keys=keys, clock_now=clock_now)
+    engine = (
+        SipEngine(config, resolver=resolver, keys=keys)
+        if clock_now is None
+        else SipEngine(config, resolver=resolver, keys=keys, clock_now=clock_now)
+    )
+    if on_recording is not None:
+        engine.on_recording_finished(on_recording)
+    return engine

@@ -19,6 +19,7 @@ import structlog
 
 from gatehouse.adapters.storage.db import make_engine, make_session_factory
 from gatehouse.adapters.storage.dialler import DiallerStore
+from gatehouse.domain.errors import GatehouseError
 from gatehouse.services.dialler.clocks import AnchoredClock, run_virtual
 from gatehouse.services.dialler.harness import build_runtime
 from gatehouse.services.dialler.simnet import Population
@@ -44,6 +45,12 @@ class WorkerOptions:
     metrics_port: int = 0
     talk_median_s: float = 90.0
     script_path: Path | None = None  # a script YAML the bots run through the interview runner
+    #: real SIP instead of the simulated network: the trunk (host:port) that routes numbers
+    sip_trunk: str | None = None
+    organisation: str = "Gatehouse"  # named in the information message
+    agent_phone: str = ""  # SIP URI template with {agent}, e.g. sip:{agent}@127.0.0.1:5080
+    recordings_dir: Path = Path("var/recordings")
+    master_key_file: Path = Path("var/keys/master.key")
 
 
 def _clock(opts: WorkerOptions) -> Clock:
@@ -60,6 +67,8 @@ async def _run(opts: WorkerOptions, clock: Clock, store: DiallerStore) -> dict[s
         from gatehouse.domain.scripts.model import load_script
 
         script = load_script(opts.script_path.read_text(encoding="utf-8"))
+    if opts.sip_trunk:
+        return await _run_sip(opts, clock, store, script)
     runtime, network = build_runtime(
         store,
         clock,
@@ -78,6 +87,7 @@ async def _run(opts: WorkerOptions, clock: Clock, store: DiallerStore) -> dict[s
 
         serve_metrics(opts.metrics_port, [runtime])
     loop = asyncio.get_running_loop()
+
     def on_signal() -> None:
         # first signal: stop dialling and let calls in progress end; second: stop at once
         runtime.stop(at_once=runtime.stopping)
@@ -89,6 +99,66 @@ async def _run(opts: WorkerOptions, clock: Clock, store: DiallerStore) -> dict[s
     await runtime.run(until=until)
     await network.close()
     return dict(runtime.stats.outcomes)
+
+
+async def _run_sip(
+    opts: WorkerOptions, clock: Clock, store: DiallerStore, script: object
+) -> dict[str, int]:
+    """The same runtime on the SIP engine: real calls, real time, encrypted recordings."""
+    from gatehouse.adapters.crypto.keys import KeyRing
+    from gatehouse.services import recordings
+    from gatehouse.services.dialler import sipnet
+    from gatehouse.services.dialler.harness import bot_ids, runtime_on_engine
+    from gatehouse.services.dialler.vaultsync import vault_resolver
+
+    if not isinstance(clock, RealClock):
+        raise GatehouseError("the SIP engine runs in real time only (no --speed, no --virtual)")
+    factory = store.session_factory
+    keyring = KeyRing.from_file(opts.master_key_file)
+    tenant = sipnet.campaign_tenant(factory, opts.campaign_id)
+    resolver = (
+        vault_resolver(factory, keyring) if tenant is not None else sipnet.synthetic_sip_resolver
+    )
+    config = store.campaign(opts.campaign_id).config
+    prompt = sipnet.information_prompt(
+        sipnet.information_message_text(opts.organisation, config.caller_id),
+        opts.recordings_dir.parent / "prompts",
+    )
+    agents = bot_ids(opts.agents, opts.agent_prefix)
+    engine = sipnet.build_sip_engine(
+        trunk=opts.sip_trunk or "",
+        phones=sipnet.agent_phones(agents, opts.agent_phone),
+        resolver=resolver,
+        keys=recordings.engine_key_provider(factory, keyring),
+        on_recording=recordings.registrar(factory),
+        recordings_dir=opts.recordings_dir,
+        tenant=tenant or "default",
+        prompt_id=config.information_prompt,
+        prompt_file=prompt,
+    )
+    await engine.start()
+    try:
+        runtime = runtime_on_engine(
+            store,
+            clock,
+            opts.campaign_id,
+            engine,
+            agents=opts.agents,
+            seed=opts.seed,
+            worker_id=opts.worker_id,
+            talk_median_s=opts.talk_median_s,
+            agent_prefix=opts.agent_prefix,
+            script=script,
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: runtime.stop(at_once=runtime.stopping))
+        print(f"started worker={runtime.worker_id} engine=sip", flush=True)
+        until = clock.now() + opts.duration_s if opts.duration_s is not None else None
+        await runtime.run(until=until)
+        return dict(runtime.stats.outcomes)
+    finally:
+        await engine.close()
 
 
 def run_worker(opts: WorkerOptions) -> dict[str, int]:

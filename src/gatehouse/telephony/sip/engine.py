@@ -75,7 +75,7 @@ class RecordingFinished:
     kind: str = "dialler"
 
 
-RecordingListener = Callable[[RecordingFinished], None]
+RecordingListener = Callable[[RecordingFinished], object]  # the return value is ignored
 
 
 @dataclass

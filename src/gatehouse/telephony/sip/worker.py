@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import re
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -302,6 +303,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--listen", required=True)
     args = parser.parse_args()
+    # Ctrl-C and a service manager's SIGTERM reach the whole process group. The coordinator
+    # decides when calls end (it drains them first); the worker stops when it is told to or
+    # when its stdin closes because the coordinator is gone, never on the group's signal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     asyncio.run(Worker(args.listen).run())
 
 
