@@ -21,12 +21,17 @@ from gatehouse.adapters.storage.dialler import DiallerStore, WorkerRefused
 from gatehouse.config import get_settings
 from gatehouse.domain.dialler.config import CampaignCommand, CampaignConfig
 from gatehouse.domain.errors import GatehouseError
-from gatehouse.services.dialler.harness import seed_synthetic_campaign
+from gatehouse.services.dialler.harness import seed_synthetic_contacts
 from gatehouse.services.dialler.worker import WorkerOptions, run_worker
 
 console = Console()
 dialler_app = typer.Typer(help="Run the dialler.", no_args_is_help=True)
 campaigns_app = typer.Typer(help="Create, configure and steer campaigns.", no_args_is_help=True)
+
+
+def _actor() -> str:
+    """Who ran the command, for the audit log: the operating-system account."""
+    return f"cli:{getpass.getuser()}"
 
 
 def _store() -> tuple[DiallerStore, str]:
@@ -128,22 +133,15 @@ def create(
     ),
 ) -> None:
     """Create the dialler configuration of a campaign."""
+    from gatehouse.services.dialler import campaigns
+
     store, _ = _store()
     try:
         options = json.loads(config_file.read_text()) if config_file else {}
         cfg = _config_from(options)
+        campaigns.create(store, campaign, name or campaign, cfg, at=time.time(), actor_id=_actor())
         if synthetic_contacts:
-            seed_synthetic_campaign(
-                store,
-                campaign,
-                contacts=synthetic_contacts,
-                config=cfg,
-                at=time.time(),
-                name=name,
-                start=False,
-            )
-        else:
-            store.create_campaign(campaign, name or campaign, cfg, at=time.time())
+            seed_synthetic_contacts(store, campaign, synthetic_contacts)
     except (GatehouseError, ValueError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
@@ -158,10 +156,11 @@ def configure(
     ] = None,
     script_version: str = typer.Option("", help="Script version id the campaign runs."),
 ) -> None:
-    """Change configuration keys (validated; the Ofcom floors cannot be lowered)."""
+    """Change configuration keys (validated; the Ofcom floors cannot be lowered; audited)."""
+    from gatehouse.services.dialler import campaigns
+
     store, _ = _store()
     try:
-        rec = store.campaign(campaign)
         changes: dict[str, Any] = {}
         for item in set_ or []:
             key, _, value = item.partition("=")
@@ -169,12 +168,16 @@ def configure(
                 changes[key] = json.loads(value)
             except json.JSONDecodeError:
                 changes[key] = value
-        cfg = _config_from(changes, rec.config)
-        store.save_campaign(
-            campaign, at=time.time(), config=cfg, script_version_id=script_version or None
+        campaigns.configure(
+            store,
+            campaign,
+            changes,
+            at=time.time(),
+            actor_id=_actor(),
+            script_version_id=script_version or None,
         )
     except (GatehouseError, ValueError) as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{getattr(exc, 'message', exc)}[/red]")
         raise typer.Exit(2) from exc
     console.print(f"campaign {campaign} configured")
 
@@ -189,7 +192,7 @@ def _command(campaign: str, command: CampaignCommand, *, without_script: bool = 
             campaign,
             command,
             at=time.time(),
-            actor_id=f"cli:{getpass.getuser()}",
+            actor_id=_actor(),
             allow_without_script=without_script,
         )
     except (GatehouseError, ValueError) as exc:
@@ -281,12 +284,11 @@ def compliance_cmd(campaign: str = typer.Argument(...)) -> None:
 @campaigns_app.command("sync")
 def sync(campaign: str = typer.Argument(..., help="The vault campaign slug.")) -> None:
     """Add the vault's contacts of CAMPAIGN to the dialler (refs and time zones only)."""
-    from gatehouse.services.dialler.vaultsync import sync_contacts
+    from gatehouse.services.dialler import campaigns
 
     store, _ = _store()
     try:
-        store.campaign(campaign)
-        added = sync_contacts(store, store.session_factory, campaign)
+        added = campaigns.sync_from_vault(store, campaign, actor_id=_actor())
     except GatehouseError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc

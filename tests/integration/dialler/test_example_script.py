@@ -135,22 +135,35 @@ def test_campaign_commands_are_audited_in_the_same_transaction(
     from gatehouse.adapters.storage import audit
     from gatehouse.domain.dialler.config import CampaignCommand
     from gatehouse.domain.errors import ValidationFailed
-    from gatehouse.services.dialler.campaigns import audit_available, change_status
+    from gatehouse.services.dialler import campaigns
 
-    assert audit_available()
     store = DiallerStore(session_factory)
-    seed_synthetic_campaign(store, "au", contacts=3, config=CampaignConfig(), at=START, start=False)
+    campaigns.create(store, "au", "Audited", CampaignConfig(), at=START, actor_id="mgr")
     with pytest.raises(ValidationFailed):
-        change_status(store, "au", CampaignCommand.START, at=START, actor_id="mgr")
-    change_status(
+        campaigns.change_status(store, "au", CampaignCommand.START, at=START, actor_id="mgr")
+    campaigns.configure(store, "au", {"max_attempts": 3}, at=START, actor_id="mgr")
+    with pytest.raises(ValidationFailed, match="AMD refused"):
+        campaigns.configure(
+            store, "au", {"amd": True, "amd_human_as_machine": 0.03}, at=START, actor_id="mgr"
+        )
+    with pytest.raises(ValidationFailed, match="unknown campaign setting"):
+        campaigns.configure(store, "au", {"dial_everyone": True}, at=START, actor_id="mgr")
+    campaigns.change_status(
         store, "au", CampaignCommand.START, at=START, actor_id="mgr", allow_without_script=True
     )
-    change_status(store, "au", CampaignCommand.STOP_NOW, at=START + 5, actor_id="mgr")
+    campaigns.change_status(store, "au", CampaignCommand.STOP_NOW, at=START + 5, actor_id="mgr")
     with session_factory() as s:
         entries = [e for e in audit.iter_entries(s) if e.target == "campaign:au"]
         report = audit.verify_chain(s)
-    # the refused start wrote nothing; the two commands wrote one entry each
-    assert [e.action for e in entries] == ["campaign.start", "campaign.stop-now"]
+    # refused changes wrote nothing; every accepted change wrote one entry
+    assert [e.action for e in entries] == [
+        "campaign.create",
+        "campaign.configure",
+        "campaign.start",
+        "campaign.stop-now",
+    ]
+    assert entries[1].details["changed"] == {"max_attempts": {"from": 6, "to": 3}}
+    assert store.campaign("au").config.max_attempts == 3 and not store.campaign("au").config.amd
     assert all(e.actor == "mgr" for e in entries)
     assert report.ok
 

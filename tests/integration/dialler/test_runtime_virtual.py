@@ -32,14 +32,23 @@ def _config(**kw: object) -> CampaignConfig:
     return CampaignConfig(retry_delay_s=delays, **kw)  # type: ignore[arg-type]
 
 
-def _run(store: DiallerStore, log: Path, *, agents: int, hours: float, pacer: str) -> None:
+def _run(
+    store: DiallerStore,
+    log: Path,
+    *,
+    agents: int,
+    hours: float,
+    pacer: str,
+    population: Population | None = None,
+    **config: object,
+) -> None:
     seed_synthetic_campaign(
-        store, "camp", contacts=400, config=_config(pacer=pacer, wrap_up_s=5.0), at=START
+        store, "camp", contacts=400, config=_config(pacer=pacer, wrap_up_s=5.0, **config), at=START
     )
 
     async def main(clock):  # type: ignore[no-untyped-def]
         runtime, network = build_runtime(
-            store, clock, "camp", agents=agents, call_log=log, population=Population()
+            store, clock, "camp", agents=agents, call_log=log, population=population or Population()
         )
         await runtime.run(until=START + hours * 3600)
         await network.close()
@@ -135,3 +144,37 @@ def test_predictive_pacer_of_w1b_runs_in_the_runtime_and_holds_the_limit(
     rep = compliance.report(store, "camp")
     assert rep.compliant, rep
     assert all(a.outcome is not None for a in store.attempts("camp"))
+
+
+@pytest.mark.slow
+def test_amd_false_positives_count_as_abandons_in_the_runtime_budget_and_report(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """AMD on at a 1 % human-as-machine rate: the estimate is charged to the abandon rate
+    in the runtime's own budget and report (Ofcom), and the limit still holds."""
+    store = DiallerStore(session_factory)
+    runtime = _run(
+        store,
+        tmp_path / "calls.jsonl",
+        agents=3,
+        hours=1.5,
+        pacer="power:3",
+        population=Population(machine=0.3, amd_human_as_machine=0.01),
+        amd=True,
+        amd_human_as_machine=0.01,
+    )
+    rep = compliance.report(store, "camp")
+    counts = store.counts("camp")
+    connected = counts.live - counts.abandoned
+    assert rep.amd_false_positive_estimate == pytest.approx(0.01 * counts.live / 0.99)
+    expected = (counts.abandoned + rep.amd_false_positive_estimate) / (
+        counts.live + rep.amd_false_positive_estimate
+    )
+    assert rep.abandon_rate == pytest.approx(expected) and rep.abandon_rate >= 0.01 - 1e-9
+    assert connected > 20 and runtime.stats.outcomes.get("machine", 0) > 10
+    assert rep.max_rate_calendar_day <= 0.03 and rep.max_rate_rolling_24h <= 0.03
+    assert rep.compliant, rep
+    # the same campaign without charging the estimate would look better than it is
+    assert compliance.report(store, "camp", amd_false_positive_rate=0.0).abandon_rate < (
+        rep.abandon_rate
+    )

@@ -96,6 +96,18 @@ def test_config_refuses_unsafe_values() -> None:
     assert CampaignConfig(caller_id="+44 20 7946 0000").caller_id == "+442079460000"
 
 
+def test_amd_needs_a_false_positive_estimate_the_budget_can_carry() -> None:
+    with pytest.raises(ValidationError, match="human-as-machine rate"):
+        CampaignConfig(amd=True)  # no estimate: refused, never assumed perfect
+    with pytest.raises(ValidationError, match="AMD refused"):
+        CampaignConfig(amd=True, amd_human_as_machine=0.03)  # breaches whatever the pacer does
+    with pytest.raises(ValidationError, match="AMD refused"):
+        CampaignConfig(amd=True, amd_human_as_machine=0.02, operating_target=0.02)
+    ok = CampaignConfig(amd=True, amd_human_as_machine=0.005)
+    assert ok.amd and ok.amd_human_as_machine == 0.005
+    assert not CampaignConfig(amd_human_as_machine=0.5).amd  # an estimate alone turns nothing on
+
+
 def test_campaign_commands() -> None:
     s = apply_command(CampaignStatus.DRAFT, CampaignCommand.START)
     assert s == CampaignStatus.RUNNING

@@ -157,7 +157,9 @@ class DiallerStore:
         *,
         at: float,
         script_version_id: str | None = None,
+        audit: Any = None,
     ) -> None:
+        """Create a draft; ``audit(session)`` runs in the same transaction."""
         with self._tx() as s:
             if s.get(DiallerCampaign, campaign_id) is not None:
                 raise Conflict(f"campaign {campaign_id!r} already has a dialler configuration")
@@ -172,6 +174,8 @@ class DiallerStore:
                     version=1,
                 )
             )
+            if audit is not None:
+                audit(s)
 
     def campaign(self, campaign_id: str) -> CampaignRecord:
         with self._tx() as s:

@@ -20,6 +20,8 @@ from phonenumbers import PhoneNumberType
 from phonenumbers import timezone as pn_timezone
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gatehouse.domain.compliance import amd_gate
+
 DEFAULT_TZ = "Europe/London"
 MIN_RING_S = 15.0  # Ofcom R4
 ABANDON_QUARANTINE_S = 72 * 3600.0  # Ofcom R5
@@ -172,6 +174,9 @@ class CampaignConfig(BaseModel):
     #: an answered human must reach an agent or hear the message within this (Ofcom R2)
     message_within_s: float = Field(default=2.0, gt=0.0, le=2.0)
     amd: bool = False
+    #: the detector's measured (or vendor-stated) share of people it takes for machines;
+    #: each such call is a silent hang-up that Ofcom counts as abandoned
+    amd_human_as_machine: float = Field(default=0.0, ge=0.0, lt=1.0)
     pacer: str = "progressive"
     abandon_limit: float = Field(default=ABANDON_LIMIT, gt=0.0, le=ABANDON_LIMIT)
     operating_target: float = Field(default=0.02, gt=0.0, le=ABANDON_LIMIT)
@@ -227,6 +232,15 @@ class CampaignConfig(BaseModel):
     def _floors(self) -> CampaignConfig:
         if self.operating_target > self.abandon_limit:
             raise ValueError("operating target is above the abandon limit")
+        if self.amd:
+            if self.amd_human_as_machine <= 0.0:
+                raise ValueError(
+                    "AMD on needs the detector's measured human-as-machine rate "
+                    "(amd_human_as_machine): its false positives count as abandoned calls"
+                )
+            allowed, why = amd_gate(self.amd_human_as_machine, self.operating_target)
+            if not allowed:
+                raise ValueError(why)
         if self.retry_delay_s.get(CallOutcome.ABANDONED, 0.0) < ABANDON_QUARANTINE_S:
             raise ValueError("the retry delay after an abandon cannot be below 72 h (Ofcom)")
         for outcome, delay in self.retry_delay_s.items():

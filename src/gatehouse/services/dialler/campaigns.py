@@ -1,36 +1,120 @@
-"""Campaign commands (start / pause / stop / stop-now) as one use case.
+"""Campaign use cases: create, configure, start / pause / stop / stop-now, sync from the vault.
 
-Contract: the status change, the script check and the audit entry are one transaction.
+Contract: each change and its audit entry are one transaction (the status change also
+carries the script check); a vault sync adds contacts in batches and is audited once, with
+the count, when it has finished.
 - ``start`` needs the campaign's script version to be approved or live (W1-C's
   ``require_live_version``); a campaign with no script may start only when the caller says
   it is a simulation (``allow_without_script``), e.g. a synthetic benchmark population.
-- The audit entry goes to W1-A's central log (``append_audit``) when that module exists.
+- Audit entries go to the central hash-chained log (``append_audit``).
+- ``configure`` records every changed key with its old and new value (values only, they
+  hold no PII: windows, delays, pacer, caller id), and a script version change.
 - ``stop-now`` stamps ``stop_now_at``; every worker hangs up its ringing lines (each after
   its 15 s minimum ring) on its next tick.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gatehouse.adapters.storage.audit import append_audit
+from gatehouse.adapters.storage.db import transaction
 from gatehouse.adapters.storage.dialler import CampaignRecord, DiallerStore
-from gatehouse.domain.dialler.config import CampaignCommand, apply_command
+from gatehouse.domain.dialler.config import CampaignCommand, CampaignConfig, apply_command
 from gatehouse.domain.errors import Conflict, ValidationFailed
 
-# W1-A's hash-chained audit log, when present in this tree. Only its absence is tolerated:
-# if the module exists, any error importing it propagates.
-_append_audit: Callable[..., Any] | None = None
-if importlib.util.find_spec("gatehouse.adapters.storage.audit") is not None:
-    _append_audit = importlib.import_module("gatehouse.adapters.storage.audit").append_audit
+
+def create(
+    store: DiallerStore,
+    campaign_id: str,
+    name: str,
+    config: CampaignConfig,
+    *,
+    at: float,
+    actor_id: str,
+    script_version_id: str | None = None,
+) -> None:
+    def in_transaction(session: Session) -> None:
+        append_audit(
+            session,
+            actor=actor_id,
+            action="campaign.create",
+            target=f"campaign:{campaign_id}",
+            details={"name": name, "pacer": config.pacer, "script": script_version_id},
+        )
+
+    store.create_campaign(
+        campaign_id,
+        name,
+        config,
+        at=at,
+        script_version_id=script_version_id,
+        audit=in_transaction,
+    )
 
 
-def audit_available() -> bool:
-    return _append_audit is not None
+def configure(
+    store: DiallerStore,
+    campaign_id: str,
+    changes: dict[str, Any],
+    *,
+    at: float,
+    actor_id: str,
+    script_version_id: str | None = None,
+) -> CampaignRecord:
+    """Validate the changed keys against the whole config (the Ofcom floors and the AMD
+    gate hold) and save them with an audit entry naming each change."""
+    record = store.campaign(campaign_id)
+    data = record.config.model_dump(mode="json")
+    unknown = sorted(set(changes) - set(data))
+    if unknown:
+        raise ValidationFailed(f"unknown campaign setting(s): {', '.join(unknown)}")
+    data.update(changes)
+    try:
+        config = CampaignConfig.model_validate(data)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from exc
+    before = record.config.model_dump(mode="json")
+    after = config.model_dump(mode="json")
+    changed = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+    if script_version_id and script_version_id != record.script_version_id:
+        changed["script_version_id"] = {"from": record.script_version_id, "to": script_version_id}
+
+    def in_transaction(session: Session) -> None:
+        append_audit(
+            session,
+            actor=actor_id,
+            action="campaign.configure",
+            target=f"campaign:{campaign_id}",
+            details={"changed": changed},
+        )
+
+    return store.save_campaign(
+        campaign_id,
+        at=at,
+        config=config,
+        script_version_id=script_version_id,
+        audit=in_transaction,
+    )
+
+
+def sync_from_vault(store: DiallerStore, campaign_id: str, *, actor_id: str) -> int:
+    """Add the vault's new contacts (refs and time zones only) and audit how many."""
+    from gatehouse.services.dialler.vaultsync import sync_contacts
+
+    store.campaign(campaign_id)  # NotFound before any work
+    added = sync_contacts(store, store.session_factory, campaign_id)
+    with transaction(store.session_factory) as session:
+        append_audit(
+            session,
+            actor=actor_id,
+            action="campaign.sync",
+            target=f"campaign:{campaign_id}",
+            details={"added": added},
+        )
+    return added
 
 
 def change_status(
@@ -60,15 +144,13 @@ def change_status(
                 from gatehouse.services.scripts import require_live_version
 
                 require_live_version(session, campaign_id)
-        if _append_audit is not None:
-            details: dict[str, Any] = {"from": record.status.value, "to": status.value}
-            _append_audit(
-                session,
-                actor=actor_id,
-                action=f"campaign.{command.value}",
-                target=f"campaign:{campaign_id}",
-                details=details,
-            )
+        append_audit(
+            session,
+            actor=actor_id,
+            action=f"campaign.{command.value}",
+            target=f"campaign:{campaign_id}",
+            details={"from": record.status.value, "to": status.value},
+        )
 
     return store.save_campaign(
         campaign_id,

@@ -2,9 +2,9 @@
 
 Contract: every figure here is recomputed from ``dialler_attempts`` rows, never from the
 simulator's report, so it holds for real and simulated engines alike.
-- abandon rate = abandoned ÷ (live calls put to agents + abandoned) (no AMD false-positive
-  estimate: the runtime's AMD is off unless configured, and with AMD on the estimate is
-  added from ``amd_false_positive_rate``);
+- abandon rate = (abandoned + AMD false positives) ÷ (live calls put to agents + abandoned +
+  AMD false positives); with AMD off the estimate is 0, with it on it is the campaign's
+  ``amd_human_as_machine`` share of live calls (``domain.compliance.fp_estimate``);
 - per calendar day in the campaign's home zone, and over every rolling 24 h window that
   ends at a live call (a run shorter than 24 h has one window: the whole run);
 - information-message latency of every abandoned call; ring time of every unanswered call;
@@ -20,6 +20,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from gatehouse.adapters.storage.dialler import DiallerStore
+from gatehouse.domain.compliance import fp_estimate
 from gatehouse.domain.dialler.config import (
     ABANDON_QUARANTINE_S,
     LIVE_OUTCOMES,
@@ -87,16 +88,17 @@ def worst_rolling_24h(events: list[tuple[float, int]], fp_share: float = 0.0) ->
 
 
 def report(
-    store: DiallerStore, campaign_id: str, *, amd_false_positive_rate: float = 0.0
+    store: DiallerStore, campaign_id: str, *, amd_false_positive_rate: float | None = None
 ) -> ComplianceReport:
     cfg = store.campaign(campaign_id).config
+    if amd_false_positive_rate is None:
+        amd_false_positive_rate = cfg.amd_human_as_machine if cfg.amd else 0.0
     zone = ZoneInfo(cfg.default_timezone)
     attempts = store.attempts(campaign_id)
     out = ComplianceReport(
         campaign_id, limit=cfg.abandon_limit, message_within_s=cfg.message_within_s
     )
     live_events: list[tuple[float, int]] = []  # (time, 1 if abandoned else 0)
-    machine_amd = 0
     days: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     last_abandon: dict[str, float] = {}
     for a in sorted(attempts, key=lambda a: a.opened_at):
@@ -122,16 +124,14 @@ def report(
                 out.max_message_latency_s = max(
                     out.max_message_latency_s, a.message_at - a.answered_at
                 )
-        if outcome == CallOutcome.MACHINE and cfg.amd:
-            machine_amd += 1
         if outcome == CallOutcome.NO_ANSWER and a.ring_s is not None:
             ring = a.ring_s
             out.min_unanswered_ring_s = (
                 ring if out.min_unanswered_ring_s is None else min(out.min_unanswered_ring_s, ring)
             )
-    fp = amd_false_positive_rate * machine_amd
     out.live = len(live_events)
     out.abandoned = sum(ab for _, ab in live_events)
+    fp = fp_estimate(out.live - out.abandoned, out.abandoned, amd_false_positive_rate)
     out.amd_false_positive_estimate = fp
     out.abandon_rate = _rate(out.abandoned + fp, out.live + fp)
     out.by_day = {d: (v[0], v[1]) for d, v in sorted(days.items())}

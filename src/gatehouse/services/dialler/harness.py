@@ -41,9 +41,15 @@ def seed_synthetic_campaign(
     start: bool = True,
 ) -> None:
     store.create_campaign(campaign_id, name or campaign_id, config, at=at)
-    store.add_contacts(campaign_id, ((synthetic_ref(i), DEFAULT_TZ, 0) for i in range(contacts)))
+    seed_synthetic_contacts(store, campaign_id, contacts)
     if start:
         store.save_campaign(campaign_id, at=at, status=CampaignStatus.RUNNING)
+
+
+def seed_synthetic_contacts(store: DiallerStore, campaign_id: str, contacts: int) -> int:
+    return store.add_contacts(
+        campaign_id, ((synthetic_ref(i), DEFAULT_TZ, 0) for i in range(contacts))
+    )
 
 
 def build_runtime(

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from gatehouse.adapters.storage.dialler import DiallerStore
+from gatehouse.domain.compliance import fp_estimate
 from gatehouse.domain.dialler.agents import AgentMachine, AgentState
 from gatehouse.domain.dialler.config import (
     LIVE_OUTCOMES,
@@ -476,10 +477,14 @@ class DiallerRuntime:
         if cached is not None and cached[0] > now:
             return cached[1]
         target = self.config.operating_target
+        h = self.config.amd_human_as_machine if self.config.amd else 0.0
         headroom = 10**9
         for since in (now - 86400.0, day_start):
             c = self.store.counts(self.campaign_id, since=since)
-            headroom = min(headroom, math.floor((target * c.live - c.abandoned) / (1 - target)))
+            # AMD's estimated false positives are abandons too, in both terms of the rate
+            fp = fp_estimate(c.live - c.abandoned, c.abandoned, h)
+            room = (target * (c.live + fp) - c.abandoned - fp) / (1 - target)
+            headroom = min(headroom, math.floor(room))
         headroom = max(0, headroom)
         # valid until a live call of ours closes, or 5 s (other workers' calls)
         self._budget_cache = (now + 5.0, headroom)
