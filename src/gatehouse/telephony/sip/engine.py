@@ -76,6 +76,9 @@ class RecordingFinished:
 
 
 RecordingListener = Callable[[RecordingFinished], object]  # the return value is ignored
+# (call id, the leg's closing media report from the worker's "closed" event): jitter-buffer
+# late/lost/overflow frames, starved transmit frames, discarded receive bytes, MOS estimate.
+MediaStatsListener = Callable[[str, dict[str, Any]], object]
 
 
 @dataclass
@@ -111,6 +114,7 @@ class SipEngine:
         self.now = clock_now
         self._listeners: list[CallEventListener] = []
         self._recording_listeners: list[RecordingListener] = []
+        self._stats_listeners: list[MediaStatsListener] = []
         self._recordings: dict[str, _Recording] = {}  # call id -> the recording running
         self._calls: dict[str, _Call] = {}
         self._by_attempt: dict[str, str] = {}
@@ -252,6 +256,10 @@ class SipEngine:
         """Call ``listener`` with each recording the worker seals, to register it."""
         self._recording_listeners.append(listener)
 
+    def on_media_stats(self, listener: MediaStatsListener) -> None:
+        """Call ``listener(call_id, stats)`` with each leg's closing media report."""
+        self._stats_listeners.append(listener)
+
     async def start_recording(self, call_id: str, recording_id: str) -> None:
         self._require_recordable(call_id)
         key, key_id = self.keys(self.config.tenant)
@@ -327,6 +335,13 @@ class SipEngine:
             self._emit(CallEvent(call.call_id, call.attempt_id, CallEventKind.PROMPT_FINISHED, now))
         elif kind == "closed":
             call.finished = True
+            stats = event.get("stats")
+            if isinstance(stats, dict):
+                for listener in list(self._stats_listeners):
+                    try:
+                        listener(call.call_id, stats)
+                    except Exception:  # a metrics sink must not stop the event reader
+                        log.exception("media stats listener failed", call_id=call.call_id)
             self._emit(self._closed_event(call, event, now))
 
     def _recording_closed(self, event: dict[str, Any]) -> None:

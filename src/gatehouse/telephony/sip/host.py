@@ -33,6 +33,7 @@ class TrackedCall:
     closed_reason: str | None = None
     closed_at: float | None = None
     ringing_at: float | None = None
+    final_stats: Any = None  # baresip.CallStats from the CALL_CLOSED event (None: no media)
 
 
 class SipHost:
@@ -109,6 +110,11 @@ class SipHost:
         elif event.event is kinds.CALL_CLOSED and tracked.closed_at is None:
             tracked.closed_at = now
             tracked.closed_reason = event.text or ""
+            # The closing media report rides the CLOSED event itself (StackEvent.stats). Read
+            # it here rather than from ``Call.final_stats``: the Call's own listener runs after
+            # this one, and never sees a CLOSED that beat the Call object.
+            if event.stats:
+                tracked.final_stats = call_stats(event.stats)
             self.by_handle.pop(tracked.handle, None)  # handles are reused after close
             self._emit("closed", tracked)
 
@@ -136,6 +142,17 @@ class SipHost:
             await asyncio.wait_for(self.runtime.drain(), 5)
         with contextlib.suppress(Exception):
             await self.runtime.close()
+
+
+def call_stats(payload: dict[str, Any]) -> Any:
+    """The typed view (``baresip.CallStats``) of a CLOSED/RTCP event's ``stats`` payload.
+
+    The library builds it with ``CallStats._from_payload``; it has no public constructor
+    for it in 0.5.2a3 (pinned), so this is the one place that relies on that name.
+    """
+    import baresip
+
+    return baresip.CallStats._from_payload(payload)
 
 
 def read_audio(call: Any, max_bytes: int = 3200) -> bytes:

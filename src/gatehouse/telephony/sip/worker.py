@@ -177,6 +177,7 @@ class Worker:
                 status=int(match.group(1)) if match else None,
                 reason=reason[:200],
                 timed_out=leg.timed_out,
+                stats=media_stats(tracked.final_stats),
             )
             if leg.partner and leg.partner in self.legs:
                 self.legs[leg.partner].partner = None
@@ -271,6 +272,30 @@ class Worker:
     async def _cancel(self, leg: Leg) -> None:
         with contextlib.suppress(Exception):
             await leg.tracked.call.hangup()
+
+
+def media_stats(final: Any) -> dict[str, Any] | None:
+    """The leg's closing media report (``baresip.CallStats``) as the ``closed`` event carries
+    it, or None when the stack sent none. ``jbuf_*`` are None when the native build keeps no
+    jitter-buffer statistics (a zero is a measured zero)."""
+    if final is None:
+        return None
+    return {
+        "duration_s": final.duration_s,
+        "rx_packets": final.rx_packets,
+        "tx_packets": final.tx_packets,
+        "rx_lost": final.rx_lost,
+        "rx_jitter_ms": final.rx_jitter_ms,
+        "jbuf_late": final.jbuf_late,  # arrived after their playout time (played at once)
+        "jbuf_lost": final.jbuf_lost,  # sequence gaps at playout
+        "jbuf_overflow": final.jbuf_overflow,  # no room in the jitter buffer: discarded
+        "jbuf_delay_ms": final.jbuf_delay_ms,
+        "tx_starved_frames": final.audio_tx_starved_frames,  # we ran dry mid-frame
+        "tx_silence_frames": final.audio_tx_silence_frames,  # nothing to say (not an error)
+        "rx_discarded_bytes": final.audio_rx_discarded_bytes,  # skipped: we read too slowly
+        "rx_dropped_bytes": final.audio_rx_dropped_bytes,  # buffer full: nobody reading
+        "mos_estimate": final.mos_estimate,
+    }
 
 
 def mix(frames: list[bytes]) -> bytes:
