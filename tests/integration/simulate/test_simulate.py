@@ -155,3 +155,36 @@ def test_bad_scenario_is_a_clear_error(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode == 2 and "not valid" in result.stdout
+
+
+def test_the_pacer_sees_machines_that_reach_agents_as_answered_calls() -> None:
+    """With AMD off the dialler cannot tell a machine from a person: both take an agent. The
+    pacer must learn the share of dials that need an agent (people + machines), not the share
+    of people: learning only people made it overdial in bursts on agents-50-low-answer."""
+    from gatehouse.telephony.simulated.des import Simulation
+
+    sc = _scenario("agents-50-low-answer", 0.5)  # human 0.10, machine 0.25, AMD off
+    sim = Simulation(sc, "predictive", 1)
+    sim.run()
+    assert 0.28 < sim.pacer.p_live < 0.42  # type: ignore[attr-defined]
+
+
+def test_a_caller_who_hangs_up_in_silence_is_counted_even_if_an_agent_frees_later() -> None:
+    from gatehouse.telephony.simulated.des import Simulation
+
+    sc = _scenario("agents-20", 0.1)
+    sc = sc.model_copy(
+        update={"patience_s": sc.patience_s.model_copy(update={"dist": "fixed", "value": 0.5})}
+    )
+    sim = Simulation(sc, "progressive", 1)
+    sim.now = sim.t0
+    sim._live(999_999, 8.0, sim.t0, 0.0, machine=False)  # answered now, no agent assigned
+    call = sim.waiting[-1]
+    sim.now = sim.t0 + 0.9  # patience ran out at +0.5; an agent comes free at +0.9
+    sim._on_agents(1)
+    assert sim.agents[0].state == "idle"  # the agent was not given the caller who hung up
+    sim.now = call.deadline
+    sim._on_give_up(call)
+    abandoned = [c for c in sim.ledger.live if c.abandoned]
+    assert len(abandoned) == 1
+    assert sim.ledger.message_latencies == []  # silent: hung up before the message

@@ -251,3 +251,86 @@ def test_between_refreshes_decisions_are_never_bolder_than_a_fresh_forecast() ->
         fresh = _trained(0.0, case)
         fresh.decide(first)
         assert cached.decide(later) <= fresh.decide(later), case
+
+
+# -- calibration (decision 0022) ---------------------------------------------------------
+
+
+def _busy_team() -> PacingSnapshot:
+    return snap(
+        T0 + 3000,
+        agents_logged_in=50,
+        agents_ready=10,
+        busy_elapsed=tuple(30.0 + 5 * i for i in range(40)),
+        calls_ringing=20,
+        live_calls=1000,
+        abandoned_calls=10,
+    )
+
+
+def _place_and_report(pacer: PredictivePacer, abandons_per_prediction: float) -> None:
+    """Run decisions for an hour, reporting abandons at the given multiple of what the model
+    predicted for the calls it placed beyond the floor."""
+    owed = 0.0
+    for k in range(600):
+        t = T0 + 900 + 6 * k
+        before = pacer._predicted_abandons
+        pacer.decide(
+            snap(
+                t,
+                agents_logged_in=50,
+                agents_ready=10,
+                busy_elapsed=tuple(30.0 + 5 * i for i in range(40)),
+                calls_ringing=20,
+                live_calls=1000,
+                abandoned_calls=10,
+            )
+        )
+        owed += (pacer._predicted_abandons - before) * abandons_per_prediction
+        while owed >= 1.0:
+            pacer.observe(Outcome(t, "human", 8.0, abandoned=True))
+            owed -= 1.0
+
+
+def test_a_pessimistic_model_is_trusted_less_and_dials_more() -> None:
+    """Low live-answer rate (the agents-50-low-answer case): the model predicts abandons that
+    do not happen; the calibration lets it dial more than the uncalibrated model would."""
+    uncalibrated = _trained(0.0, 1)
+    calibrated = _trained(0.0, 1)
+    _place_and_report(calibrated, abandons_per_prediction=0.0)
+    assert calibrated.kappa < 0.2
+    first = uncalibrated.decide(_busy_team())
+    assert calibrated.decide(_busy_team()) > first
+
+
+def test_an_optimistic_model_is_tightened() -> None:
+    calibrated = _trained(0.0, 2)
+    reference = _trained(0.0, 2)
+    _place_and_report(calibrated, abandons_per_prediction=3.0)
+    assert calibrated.kappa > 1.5
+    assert calibrated.decide(_busy_team()) < reference.decide(_busy_team())
+
+
+def test_calibration_never_makes_the_test_vacuous() -> None:
+    """However pessimistic the model looks, no call the model gives a better-than-even chance
+    of finding no agent is placed (kappa_min 0.05 with alpha up to 8 % would otherwise pass
+    every call: the 21 % breach seen while tuning)."""
+    pacer = _trained(0.0, 3)
+    pacer._predicted_abandons = 1e6  # kappa at its floor
+    s = snap(
+        T0 + 3000,
+        agents_logged_in=50,
+        agents_ready=2,
+        busy_elapsed=(30.0,) * 48,
+        calls_ringing=10,
+        live_calls=5000,
+        abandoned_calls=0,
+    )
+    assert pacer.kappa == pacer.kappa_min
+    n = pacer.decide(s)
+    assert n < min(200, s.agents_logged_in)  # not the cap: the model still says no
+    forecast = pacer._forecast
+    assert forecast is not None
+    offset = s.agents_ready - s.calls_waiting
+    q = [forecast.p_excess_at_least(s.calls_ringing + j, offset) for j in range(n)]
+    assert sum(q) <= pacer.max_model_risk * n

@@ -33,7 +33,10 @@ class PacingSnapshot:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     at: float
-    kind: str  # human | machine | busy | invalid | no_answer
+    # human: answered and sent to agents (a person, or a machine the dialler could not tell
+    # from one: AMD off or a missed detection); machine: AMD's machine verdict (no agent);
+    # busy | invalid | no_answer; handled: an agent finished a call (handle_s set)
+    kind: str
     ring_s: float  # dial -> answer (or give-up)
     abandoned: bool = False
     handle_s: float | None = None  # talk + wrap of a completed live call

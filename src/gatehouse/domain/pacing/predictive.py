@@ -51,6 +51,10 @@ class PredictivePacer:
         min_agents: int = 5,
         forget_s: float = 600.0,
         refresh_s: float = 2.0,
+        calibration_s: float = 3600.0,
+        kappa_min: float = 0.05,
+        max_model_risk: float = 0.5,
+        ramp_live_calls: float = 500.0,
     ) -> None:
         if not 0 < operating_target <= limit:
             raise ValueError("operating target must be positive and at most the limit")
@@ -76,6 +80,16 @@ class PredictivePacer:
         # use it with corrections that can only make them stricter. 0 = every decision.
         self.refresh_s = refresh_s
         self._forecast: _Forecast | None = None
+        # Calibration: abandons seen ÷ abandons the model predicted for the calls it placed
+        # beyond the floor (both forgotten over calibration_s, with a prior of 2 ÷ 2), so a
+        # model that is pessimistic for this traffic is trusted less (decision 0022).
+        self.calibration_s = calibration_s
+        self.kappa_min = kappa_min
+        self.max_model_risk = max_model_risk
+        self.ramp_live_calls = ramp_live_calls
+        self._seen_abandons = 0.0
+        self._predicted_abandons = 0.0
+        self._calibrated_at: float | None = None
 
     # -- learning -----------------------------------------------------------------------
     def observe(self, outcome: Outcome) -> None:
@@ -91,6 +105,9 @@ class PredictivePacer:
             return
         self._forget(outcome.at)
         self._dials += 1
+        if outcome.abandoned:
+            self._decay_calibration(outcome.at)
+            self._seen_abandons += 1.0
         if outcome.kind == "human":
             self._hits += 1
             self._live_rate.append(outcome.at)
@@ -108,6 +125,19 @@ class PredictivePacer:
                 self._hits *= scale
                 self._dials = 4.0
         self._last_update = now
+
+    def _decay_calibration(self, now: float) -> None:
+        if self._calibrated_at is not None and now > self._calibrated_at:
+            decay = math.exp(-(now - self._calibrated_at) / self.calibration_s)
+            self._seen_abandons *= decay
+            self._predicted_abandons *= decay
+        self._calibrated_at = now if self._calibrated_at is None else max(now, self._calibrated_at)
+
+    @property
+    def kappa(self) -> float:
+        """Abandons seen per abandon the model predicted (prior 1; clamped to [kappa_min, 3])."""
+        ratio = (self._seen_abandons + 2.0) / (self._predicted_abandons + 2.0)
+        return min(3.0, max(self.kappa_min, ratio))
 
     @property
     def p_live(self) -> float:
@@ -166,7 +196,7 @@ class PredictivePacer:
         budget = self.target * (s.live_calls + expected) - s.abandoned_calls
         # Ramp the cap in over the first few hundred live calls: right after the start-up
         # period one burst of abandons would be a large share of a small denominator.
-        ramp = min(1.0, s.live_calls / 500.0)
+        ramp = min(1.0, s.live_calls / self.ramp_live_calls)
         return max(0.0, min(self.alpha_cap * self.target * ramp, budget / expected))
 
     def decide(self, s: PacingSnapshot) -> int:
@@ -191,19 +221,29 @@ class PredictivePacer:
         # Marginal test: the abandons the extra calls add must fit alpha of the live calls
         # they bring (calls already ringing were paid for when they were placed). Adding the
         # (m+1)-th call adds p·P(X_m ≥ Y) expected abandons, X_m ~ Binomial(m, p); so n calls
-        # beyond the floor pass while sum_{j<n} P(X_{base+j} ≥ Y) ≤ alpha·n.
+        # beyond the floor pass while sum_{j<n} P(X_{base+j} ≥ Y) ≤ (alpha / kappa)·n, kappa
+        # the calibration (abandons seen per abandon predicted).
         # Y = (ready − waiting − agents freed since the forecast) + Y_busy: a freed agent is
         # not credited (it was counted as possibly free in Y_busy), an agent taken since is
         # not counted as possibly free: both only make the test stricter until the refresh.
         base = s.calls_ringing + floor
         offset = s.agents_ready - s.calls_waiting - removed
         extra = min(MAX_EXTRA, s.agents_logged_in)
-        spent = 0.0
+        # The threshold per extra call, in the model's own terms; never so loose that the test
+        # passes whatever the model says (a call more likely than not to find no agent).
+        threshold = min(self.max_model_risk, alpha / self.kappa)
+        spent = accepted = 0.0
+        placed = extra
         for j in range(extra):
             spent += forecast.p_excess_at_least(base + j, offset)
-            if spent > alpha * (j + 1):
-                return floor + j
-        return floor + extra
+            if spent > threshold * (j + 1):
+                placed = j
+                break
+            accepted = spent
+        if placed:
+            self._decay_calibration(s.now)
+            self._predicted_abandons += forecast.p * accepted
+        return floor + placed
 
     def _refresh(self, s: PacingSnapshot) -> _Forecast:
         tau = self._tau()

@@ -53,6 +53,8 @@ class _Waiting:
     patience_at: float
     ring_s: float
     machine: bool = False
+    ready_at: float = 0.0  # answer + AMD decision: the earliest it can reach an agent
+    resolved: bool = False  # connected, or counted by give_up
 
 
 @dataclass
@@ -249,11 +251,12 @@ class Simulation:
         self._at(self.now + talk + wrap, "agent_free", (agent, ring_s, talk + wrap, machine))
 
     def _on_agent_free(self, payload: tuple[_Agent, float, float, bool]) -> None:
-        agent, ring_s, handle, machine = payload
+        agent, ring_s, handle, _machine = payload
         agent.busy_s += self.now - agent.busy_since
         self._set_idle(agent)
-        if not machine:
-            self.pacer.observe(Outcome(self.now, "handled", ring_s, handle_s=handle))
+        # The dialler cannot tell a machine that reached an agent from a person: the agent's
+        # time on it is handle time like any other (it frees the agent just the same).
+        self.pacer.observe(Outcome(self.now, "handled", ring_s, handle_s=handle))
         if agent.leave_when_free:
             self._log_out(agent)
         self._serve_waiting()
@@ -319,11 +322,13 @@ class Simulation:
         decision = self._amd_decision(self.rng_amd) if self.amd_on else 0.0
         if kind == "machine":
             self.machine_answers += 1
-            self.pacer.observe(Outcome(self.now, "machine", ring))
             if self.amd_on and self.rng_amd.random() >= amd.machine_as_human:
+                self.pacer.observe(Outcome(self.now, "machine", ring))
                 self.ledger.machine_verdict(str(contact), self.now + decision)
                 self._decide()
                 return
+            # AMD off, or the detector took it for a person: to the dialler (and the pacer)
+            # this is an answered call that needs an agent, reported when it gets one or not.
             self._live(contact, ring, self.now, decision, machine=True)
             return
         self.human_answers += 1
@@ -342,7 +347,15 @@ class Simulation:
         hold = min(rules.hold_for_agent_s, max(0.0, rules.message_within_s - decision - 0.1))
         patience = 1e9 if machine else self._patience(self.rng_patience)
         self.waiting.append(
-            _Waiting(contact, answered_at, ready_at + hold, answered_at + patience, ring, machine)
+            _Waiting(
+                contact,
+                answered_at,
+                ready_at + hold,
+                answered_at + patience,
+                ring,
+                machine,
+                ready_at=ready_at,
+            )
         )
         self._at(ready_at, "serve")
         self._at(ready_at + hold, "give_up", self.waiting[-1])
@@ -353,26 +366,35 @@ class Simulation:
     def _serve_waiting(self) -> None:
         while self.waiting:
             call = self.waiting[0]
-            if call.deadline < self.now - 1e-9 or call.patience_at < self.now - 1e-9:
-                self.waiting.popleft()  # already resolved by give_up
+            if call.resolved or call.patience_at < self.now - 1e-9:
+                # Resolved already, or the person hung up in silence: give_up counts it (it
+                # used to be dropped here uncounted when an agent came free in between).
+                self.waiting.popleft()
                 continue
-            if call.answered_at + (call.deadline - call.answered_at) < self.now:
-                break
+            if call.deadline < self.now or call.ready_at > self.now + 1e-9:
+                break  # past its deadline, or AMD has not decided yet
             agent = self._free_agent()
             if agent is None:
                 break
             self.waiting.popleft()
+            call.resolved = True
             if not call.machine:
                 self.ledger.answered_live(str(call.contact), call.answered_at, abandoned=False)
-                self.pacer.observe(Outcome(self.now, "human", call.ring_s))
+            self.pacer.observe(Outcome(self.now, "human", call.ring_s))
             self._connect(agent, call.ring_s, call.answered_at, call.machine)
 
     def _on_give_up(self, call: _Waiting) -> None:
-        if call not in self.waiting:
+        if call.resolved:
             return
-        self.waiting.remove(call)
+        call.resolved = True
+        if call in self.waiting:
+            self.waiting.remove(call)
         if call.machine:
-            return  # a machine with no agent: message left, hung up; not a live call
+            # A machine with no agent: message left, hung up; not a live call for the rules,
+            # but the dialler only knows an answered call found no agent.
+            self.pacer.observe(Outcome(self.now, "human", call.ring_s, abandoned=True))
+            self._decide()
+            return
         latency = self.now - call.answered_at
         silent = call.patience_at < self.now  # hung up in silence before the message
         self.ledger.answered_live(
