@@ -8,6 +8,9 @@ simulator's speed (simulated seconds per wall second) at 10, 100 and 1,000 agent
 
     python bench/pacing.py [--seeds 20] [--hours 3] [--scenarios a,b,...]
     python bench/pacing.py --speed [--speed-hours 1]   # only the speed table
+    python bench/pacing.py --small-teams               # only the small-team fallback table
+
+Every scenario in ``scenarios/`` runs by default (the 200-agent one included).
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ import math
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from gatehouse.domain.pacing.predictive import PredictivePacer
 from gatehouse.telephony.simulated.des import simulate
 from gatehouse.telephony.simulated.scenario import Scenario
 
@@ -45,15 +50,20 @@ def main() -> None:
     parser.add_argument("--scenarios", default="")
     parser.add_argument("--speed", action="store_true", help="only the simulator speed table")
     parser.add_argument("--speed-hours", type=float, default=1.0)
+    parser.add_argument("--small-teams", action="store_true", help="only the small-team table")
+    parser.add_argument("--main-only", action="store_true", help="only the scenario table")
     args = parser.parse_args()
     console = Console(width=200)
+    seeds = list(range(1, args.seeds + 1))
     if args.speed:
         console.print(speed_table(args.speed_hours))
         return
+    if args.small_teams:
+        console.print(small_team_table(seeds, args.hours))
+        return
     names = [n for n in args.scenarios.split(",") if n] or sorted(
-        p.stem for p in (ROOT / "scenarios").glob("*.yaml") if not p.stem.startswith("agents-200")
+        p.stem for p in (ROOT / "scenarios").glob("*.yaml")
     )
-    seeds = list(range(1, args.seeds + 1))
     table = Table(
         title=f"Pacing, {args.seeds} seeds × {args.hours:g} h per scenario "
         "(predictive / vicidial tuned fairly)"
@@ -112,7 +122,61 @@ def main() -> None:
             )
             progress.advance(task)
     console.print(table)
-    console.print(speed_table(args.speed_hours))
+    if not args.main_only:
+        console.print(small_team_table(seeds, args.hours))
+        console.print(speed_table(args.speed_hours))
+
+
+SMALL_TEAMS = (("small-team-03", 3), ("agents-05", 5), ("small-team-08", 8))
+
+
+def small_team_table(seeds: list[int], hours: float) -> Table:
+    """What the small-team fallback (decision 0020) costs and saves at 3, 5 and 8 agents:
+    predictive as configured, predictive with the fallback off, and progressive."""
+    fallback = PredictivePacer().min_agents
+    table = Table(
+        title=f"Small teams, {len(seeds)} seeds × {hours:g} h (fallback to progressive below "
+        f"{fallback} logged-in agents)"
+    )
+    for col in (
+        "scenario",
+        "agents",
+        "fallback applies",
+        "progressive occ",
+        "predictive occ (as configured)",
+        "predictive occ (no fallback)",
+        "abandons/run configured (worst day)",
+        "abandons/run no fallback (worst day)",
+        "no-fallback compliant",
+    ):
+        table.add_column(col, justify="right")
+    for name, agents in SMALL_TEAMS:
+        sc = Scenario.load(ROOT / "scenarios" / f"{name}.yaml")
+        sc = sc.model_copy(update={"duration": min(sc.duration, hours * 3600)})
+        prog = [simulate(sc, "progressive", s).summary for s in seeds]
+        conf = [simulate(sc, "predictive", s).summary for s in seeds]
+        free = [simulate(sc, "predictive:1", s).summary for s in seeds]
+
+        def occ(runs: list[dict[str, Any]]) -> str:
+            return f"{statistics.fmean(r['occupancy'] for r in runs):.3f}"
+
+        def ab(runs: list[dict[str, Any]]) -> str:
+            mean = statistics.fmean(r["abandoned"] for r in runs)
+            worst = max(r["max_abandon_rate_calendar_day"] for r in runs)
+            return f"{mean:.1f} ({worst:.2%})"
+
+        table.add_row(
+            name,
+            str(agents),
+            "yes" if agents < fallback else "no",
+            occ(prog),
+            occ(conf),
+            occ(free),
+            ab(conf),
+            ab(free),
+            "yes" if all(r["compliant"] for r in free) else "NO",
+        )
+    return table
 
 
 def speed_table(hours: float, repeats: int = 3) -> Table:

@@ -3,7 +3,8 @@
 Every pacer implements :class:`Pacer`: ``decide(snapshot)`` returns the number of new calls
 to start now (called on a ~1 s tick and whenever an agent comes free), and ``observe`` feeds
 outcomes so model-based pacers learn online. Select by name with :func:`make_pacer`:
-``preview``, ``progressive``, ``power:R``, ``vicidial[:MODE[:TARGET]]``, ``predictive``.
+``preview``, ``progressive``, ``power:R``, ``vicidial[:MODE[:TARGET]]``,
+``predictive[:MIN_AGENTS]``.
 """
 
 from __future__ import annotations
@@ -69,7 +70,10 @@ def make_pacer(spec: str, *, operating_target: float = 0.02, limit: float = 0.03
             drop_target_pct=float(target) if target else limit * 100,
         )
     if name == "predictive":
-        return PredictivePacer(operating_target=operating_target, limit=limit)
+        # predictive[:MIN_AGENTS]: the small-team fallback threshold (decision 0020)
+        return PredictivePacer(
+            operating_target=operating_target, limit=limit, min_agents=int(arg) if arg else 5
+        )
     raise ValueError(f"unknown pacer {spec!r}: preview, progressive, power:R, vicidial, predictive")
 
 
