@@ -181,16 +181,18 @@ def test_security_clears_and_the_desk_honours_it(session_factory: sessionmaker[S
     ready = client.post("/agent/ready", headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
     assert ready.status_code == 200 and "desk-flash" not in ready.text
     assert desk.runtimes[0].agent("agent1").machine.state == AgentState.READY
-    client.post("/agent/pause", headers={"X-CSRF-Token": csrf}, data={"reason": "break"})
+    assert desk.enforce_clearance() == []  # cleared: the sweep leaves a ready agent alone
     client.cookies.clear()
 
-    # suspended: refused again
+    # suspended while ready: the sweep pauses the agent (no more calls), with the reason
     csrf = login(client, "security1", "pw-security")
     suspended = client.put(
         "/api/v1/agents/agent1/clearance", json={"status": "suspended", "note": "review"}
     )
     assert suspended.status_code == 200 and suspended.json()["status"] == "suspended"
     client.cookies.clear()
+    assert desk.enforce_clearance() == ["agent1"]
+    assert desk.runtimes[0].agent("agent1").machine.state == AgentState.PAUSED
     csrf = login(client, "agent1", "pw-agent")
     again = client.post("/agent/ready", headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
     assert "Your clearance is suspended" in again.text

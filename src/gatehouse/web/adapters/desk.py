@@ -22,6 +22,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
+import structlog
+
+from gatehouse.domain.clearance import NotCleared
 from gatehouse.domain.dialler.agents import AgentState
 from gatehouse.domain.dialler.config import CallOutcome
 from gatehouse.domain.errors import Conflict, NotFound, ValidationFailed
@@ -96,6 +99,11 @@ class InterviewFactory(Protocol):
         """Start (or resume, for the same attempt) the interview for this call."""
         ...
 
+
+log = structlog.get_logger("gatehouse.web.desk")
+
+#: how often ready agents' clearances are re-read (a suspension takes effect within this)
+CLEARANCE_SWEEP_S = 10.0
 
 ClearanceCheck = Callable[[str, str], None]
 """(agent_id, campaign_id) -> None, or raises ``NotCleared`` with a message for the agent's
@@ -338,6 +346,38 @@ class RuntimeDesk:
             runtime.ready(agent_id)
 
         self._on_loop(go)
+
+    def enforce_clearance(self) -> list[str]:
+        """Pause every ready human agent whose clearance has lapsed or been suspended since
+        they went ready (the check at "ready" alone would let them keep taking calls).
+        An agent on a call finishes it; the next "ready" is refused with the reason."""
+        paused: list[str] = []
+        for runtime in self.runtimes:
+            for agent_id, slot in list(runtime.agents.items()):
+                if slot.bot or slot.machine.state != AgentState.READY:
+                    continue
+                try:
+                    self._clearance(agent_id, runtime.campaign_id)
+                except NotCleared as exc:
+                    runtime.pause(agent_id, "clearance")
+                    self._x(agent_id).message = exc.message
+                    self._bump(agent_id)
+                    paused.append(agent_id)
+        return paused
+
+    async def watch_clearance(self, every_s: float = CLEARANCE_SWEEP_S) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                for agent_id in self.enforce_clearance():
+                    self._audit(
+                        "system",
+                        "agent.paused_uncleared",
+                        f"agent:{agent_id}",
+                        {"reason": "clearance no longer valid"},
+                    )
+            except Exception as exc:  # the sweep must outlive one bad read
+                log.error("clearance_sweep_failed", error=repr(exc))
 
     def pause(self, agent_id: str, reason: str) -> None:
         if reason not in PAUSE_REASONS:
@@ -634,10 +674,13 @@ class RuntimeHost:
         for runtime in self.desk.runtimes:
             runtime.start_worker()
             self._tasks.append(asyncio.ensure_future(runtime.run()))
+        self._tasks.append(asyncio.ensure_future(self.desk.watch_clearance()))
 
     async def stop(self) -> None:
         for runtime in self.desk.runtimes:
             runtime.stop()
+        for task in self._tasks[len(self.desk.runtimes) :]:
+            task.cancel()  # the clearance sweep
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
         self._tasks.clear()
