@@ -3,10 +3,12 @@
 Run with ``gatehouse pstn-peer --config FILE``. Each called number (the user part of the
 request URI) gets a behaviour: ``person`` (rings, answers, says a short greeting, then
 listens and answers questions with generated speech), ``machine`` (long greeting and a
-beep), ``busy`` (486), ``no_answer`` (rings until the caller cancels). Everything heard is
-written to a WAV per call, and a JSON-lines log records when each call was answered and when
-sound first arrived (``time.monotonic()``, comparable across processes on this machine), so
-a test can assert that the information message started within 2 s of the answer.
+beep), ``busy`` (486), ``no_answer`` (rings until the caller cancels), ``probe`` (a marked
+tone and bursts, every sound onset logged, no WAV: bench/sip.py's latency measurement).
+Everything a person or machine hears is written to a WAV per call, and a JSON-lines log
+records when each call was answered and when sound first arrived (``time.monotonic()``,
+comparable across processes on this machine), so a test can assert that the information
+message started within 2 s of the answer.
 """
 
 from __future__ import annotations
@@ -42,11 +44,15 @@ HEARD_RMS = 500.0  # louder than line noise: "something was said to us"
 
 class Behaviour(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    behaviour: Literal["person", "machine", "busy", "no_answer"] = "person"
+    behaviour: Literal["person", "machine", "busy", "no_answer", "probe"] = "person"
     ring_s: float = Field(default=0.5, ge=0, le=60)
     greeting: str = "Hello?"
     reply: str = "Yes, I can spare a few minutes."
     hangup_after_s: float = Field(default=30.0, gt=0, le=600)
+    # probe (latency measurement, bench/sip.py): a 1 kHz tone from the answer for talk_s, then
+    # a 100 ms burst every pulse_every_s (0: none); every sound onset heard is logged.
+    talk_s: float = Field(default=0.0, ge=0, le=60)
+    pulse_every_s: float = Field(default=0.0, ge=0, le=60)
 
 
 class PeerConfig(BaseModel):
@@ -144,7 +150,64 @@ class PstnPeer:
             and time.monotonic() < deadline
         ):
             await asyncio.sleep(0.005)
-        await self._media(n, call, tracked, behaviour)
+        if behaviour.behaviour == "probe":
+            await self._probe(n, call, tracked, behaviour)
+        else:
+            await self._media(n, call, tracked, behaviour)
+
+    async def _probe(self, n: int, call: Any, tracked: TrackedCall, behaviour: Behaviour) -> None:
+        """Marked audio for latency measurement. Logs ``talk`` (first tone frame accepted),
+        ``pulse`` (each burst, written into an empty transmit queue so it leaves within one
+        20 ms frame) and ``onset`` (the first loud sample after >= 200 ms of quiet, its time
+        corrected for its position in what was read); the first onset is also ``first_audio``.
+        """
+        t = np.arange(RATE * 2) / RATE
+        tone = (8000 * np.sin(2 * np.pi * 1000 * t)).astype("<i2").tobytes()
+        talk = tone[: int(RATE * behaviour.talk_s) * 2]
+        pulse = tone[: RATE // 10 * 2]
+        talked = False
+        next_pulse: float | None = None
+        quiet_since = float("-inf")  # the first sound heard is an onset
+        heard_first = False
+        end = time.monotonic() + behaviour.hangup_after_s
+        read_audio(call, 32768)  # discard anything queued before the answer
+        while tracked.closed_at is None and time.monotonic() < end:
+            now = time.monotonic()
+            if talk:
+                sent = write_audio(call, talk[:FRAME_BYTES])
+                if sent and not talked:
+                    talked = True
+                    self.log("talk", call=n)
+                talk = talk[sent:]
+                if not talk and behaviour.pulse_every_s:
+                    next_pulse = now + behaviour.pulse_every_s
+            elif behaviour.pulse_every_s and next_pulse is None:
+                next_pulse = now + behaviour.pulse_every_s
+            if next_pulse is not None and now >= next_pulse:
+                with contextlib.suppress(Exception):
+                    if call.audio.info().tx_buffered == 0 and write_audio(call, pulse):
+                        self.log("pulse", call=n)
+                        next_pulse += behaviour.pulse_every_s
+            data = read_audio(call)
+            read_at = time.monotonic()
+            if data:
+                samples = np.abs(np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2"))
+                loud = np.flatnonzero(samples > 1500)
+                if loud.size:
+                    first = int(loud[0])
+                    at = read_at - (samples.size - first) / RATE
+                    if at - quiet_since >= 0.2:
+                        self.log("onset", call=n, at=at)
+                        if not heard_first:
+                            heard_first = True
+                            self.log("first_audio", call=n, at=at)
+                    quiet_since = read_at - (samples.size - int(loud[-1])) / RATE
+            await asyncio.sleep(FRAME_MS / 1000 / 2)
+        if tracked.closed_at is None:
+            with contextlib.suppress(Exception):
+                await call.hangup()
+            self.log("hung_up", call=n)
+        self.log("closed", call=n, reason=tracked.closed_reason, answered=True)
 
     async def _media(self, n: int, call: Any, tracked: TrackedCall, behaviour: Behaviour) -> None:
         if behaviour.behaviour == "machine":

@@ -25,10 +25,18 @@ from typing import Any
 import numpy as np
 
 from gatehouse.adapters.crypto.recording import AesGcmKeyWrapper, RecordingWriter
-from gatehouse.telephony.sip.host import FRAME_MS, SipHost, TrackedCall, read_audio, write_audio
+from gatehouse.telephony.sip.host import (
+    FRAME_MS,
+    SipHost,
+    TrackedCall,
+    audio_stats,
+    read_audio,
+    write_audio,
+)
 
 RATE = 8000
 FRAME_BYTES = RATE * 2 * FRAME_MS // 1000
+AUDIO_STATS_EVERY = 25  # ticks (0.5 s): live AudioStats snapshot per answered leg
 
 
 @dataclass
@@ -45,6 +53,7 @@ class Leg:
     timed_out: bool = False
     supervisor: str | None = None  # a supervisor leg listening to this (customer) leg
     supervise_mode: str = "listen"
+    audio: Any = None  # the last live baresip.AudioStats snapshot
 
 
 class Worker:
@@ -114,6 +123,7 @@ class Worker:
             self.emit("error", call=c.get("call"), message=f"no such call for {op}")
             return
         if op == "hangup":
+            leg.audio = audio_stats(leg.tracked.call) or leg.audio
             with contextlib.suppress(Exception):
                 await leg.tracked.call.hangup()
         elif op == "play":
@@ -177,7 +187,7 @@ class Worker:
                 status=int(match.group(1)) if match else None,
                 reason=reason[:200],
                 timed_out=leg.timed_out,
-                stats=media_stats(tracked.final_stats),
+                stats=media_stats(tracked.final_stats, leg.audio),
             )
             if leg.partner and leg.partner in self.legs:
                 self.legs[leg.partner].partner = None
@@ -206,8 +216,10 @@ class Worker:
 
     async def _media_loop(self) -> None:
         next_tick = time.monotonic()
+        tick = 0
         while True:
             now = time.monotonic()
+            tick += 1
             rx: dict[str, bytes] = {}
             for leg in list(self.legs.values()):
                 if not leg.answered:
@@ -216,6 +228,8 @@ class Worker:
                         asyncio.get_running_loop().create_task(self._cancel(leg))
                     continue
                 rx[leg.id] = read_audio(leg.tracked.call, FRAME_BYTES * 4)
+                if tick % AUDIO_STATS_EVERY == 0:
+                    leg.audio = audio_stats(leg.tracked.call) or leg.audio
             feeds = self._feeds()
             for leg in list(self.legs.values()):
                 if not leg.answered:
@@ -274,28 +288,40 @@ class Worker:
             await leg.tracked.call.hangup()
 
 
-def media_stats(final: Any) -> dict[str, Any] | None:
-    """The leg's closing media report (``baresip.CallStats``) as the ``closed`` event carries
-    it, or None when the stack sent none. ``jbuf_*`` are None when the native build keeps no
-    jitter-buffer statistics (a zero is a measured zero)."""
-    if final is None:
+def media_stats(final: Any, audio: Any) -> dict[str, Any] | None:
+    """The leg's media report for the ``closed`` event: RTP and jitter-buffer counters from
+    the closing ``baresip.CallStats`` (``jbuf_*`` None when the native build keeps none; a
+    zero is a measured zero), audio-buffer counters from the last live ``AudioStats``
+    snapshot (every 0.5 s and at our hang-up; None if the leg never had audio), because the
+    closing report's own ``audio_*`` counters read 0 in 0.5.2a3. None without either."""
+    if final is None and audio is None:
         return None
-    return {
-        "duration_s": final.duration_s,
-        "rx_packets": final.rx_packets,
-        "tx_packets": final.tx_packets,
-        "rx_lost": final.rx_lost,
-        "rx_jitter_ms": final.rx_jitter_ms,
-        "jbuf_late": final.jbuf_late,  # arrived after their playout time (played at once)
-        "jbuf_lost": final.jbuf_lost,  # sequence gaps at playout
-        "jbuf_overflow": final.jbuf_overflow,  # no room in the jitter buffer: discarded
-        "jbuf_delay_ms": final.jbuf_delay_ms,
-        "tx_starved_frames": final.audio_tx_starved_frames,  # we ran dry mid-frame
-        "tx_silence_frames": final.audio_tx_silence_frames,  # nothing to say (not an error)
-        "rx_discarded_bytes": final.audio_rx_discarded_bytes,  # skipped: we read too slowly
-        "rx_dropped_bytes": final.audio_rx_dropped_bytes,  # buffer full: nobody reading
-        "mos_estimate": final.mos_estimate,
-    }
+    report: dict[str, Any] = {}
+    if final is not None:
+        report |= {
+            "duration_s": final.duration_s,
+            "rx_packets": final.rx_packets,
+            "tx_packets": final.tx_packets,
+            "rx_lost": final.rx_lost,
+            "rx_jitter_ms": final.rx_jitter_ms,
+            "jbuf_late": final.jbuf_late,  # arrived after their playout time (played at once)
+            "jbuf_lost": final.jbuf_lost,  # sequence gaps at playout
+            "jbuf_overflow": final.jbuf_overflow,  # no room in the jitter buffer: discarded
+            "jbuf_delay_ms": final.jbuf_delay_ms,
+            "mos_estimate": final.mos_estimate,
+        }
+    report["audio"] = (
+        None
+        if audio is None
+        else {
+            "tx_starved_frames": audio.tx_starved_frames,  # ran dry mid-frame
+            "tx_silence_frames": audio.tx_silence_frames,  # nothing to say (not an error)
+            "rx_discarded_bytes": audio.rx_discarded_bytes,  # skipped: we read too slowly
+            "rx_dropped_bytes": audio.rx_dropped_bytes,  # buffer full: nobody reading
+            "tx_rejected_bytes": audio.tx_rejected_bytes,
+        }
+    )
+    return report
 
 
 def mix(frames: list[bytes]) -> bytes:
