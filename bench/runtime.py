@@ -82,6 +82,44 @@ def run_one(
     }
 
 
+def run_bare_simulation(agents: int, hours: float, contacts: int) -> dict[str, float]:
+    """W1-B's bare pacer simulation (``gatehouse simulate``: no storage, no asyncio) on the
+    same scenario as the runtime legs: the simulated network's default population, talk
+    lognormal with median 90 s as the bots talk, 10 s wrap-up, progressive pacing."""
+    import math
+
+    from gatehouse.telephony.simulated.des import simulate
+    from gatehouse.telephony.simulated.scenario import Scenario
+
+    scenario = Scenario.model_validate(
+        {
+            "name": "runtime-bench-equivalent",
+            "start": "2026-01-09T09:00:00+00:00",
+            "duration": f"{hours * 3600:.0f}s",
+            "agents": agents,
+            "contacts": contacts,
+            "answer": {"human": 0.30, "machine": 0.15, "busy": 0.05, "invalid": 0.03},
+            "ring_to_answer_s": {"dist": "lognormal", "median": 8, "p95": 20},
+            "patience_s": {"dist": "lognormal", "median": 4, "p95": 10},
+            # the bots: lognormvariate(0, 0.6) x 90 s -> p95 = 90 e^(1.645 x 0.6)
+            "talk_s": {"dist": "lognormal", "median": 90, "p95": 90 * math.exp(1.645 * 0.6)},
+            "wrap_s": {"dist": "fixed", "value": 10},
+        }
+    )
+    wall = time.perf_counter()
+    result = simulate(scenario, "progressive", seed=1)
+    wall = time.perf_counter() - wall
+    attempts = float(result.summary["calls_placed"])
+    return {
+        "attempts": attempts,
+        "wall_s": wall,
+        "attempts_per_s": attempts / wall,
+        "writes_per_attempt": 0.0,
+        "virtual_speed": hours * 3600 / wall,
+        "connected": float(result.summary["connected"]),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--agents", type=int, default=200)
@@ -104,7 +142,9 @@ def main() -> None:
     base_url = f"sqlite:///{tmp / 'baseline.db'}"
     results: dict[str, dict[str, float]] = {}
     with Progress(console=console) as progress:
-        task = progress.add_task("runtime legs", total=len(legs) + 1)
+        task = progress.add_task("runtime legs", total=len(legs) + 2)
+        bare = run_bare_simulation(a.agents, a.hours, a.contacts)
+        progress.advance(task)
         migrate.upgrade(base_url)
         results["baseline: sqlite synchronous=OFF"] = run_one(
             base_url, a.agents, a.hours, a.contacts, fast=True
@@ -124,6 +164,7 @@ def main() -> None:
         "writes/attempt",
         "× real time",
         "ratio",
+        "÷ bare simulation",
     ):
         table.add_column(col)
     for label, r in results.items():
@@ -135,7 +176,18 @@ def main() -> None:
             f"{r['writes_per_attempt']:.1f}",
             f"{r['virtual_speed']:.0f}",
             f"{r['attempts_per_s'] / base:.2f}",
+            f"{r['virtual_speed'] / bare['virtual_speed']:.4f}",
         )
+    table.add_row(
+        "bare simulation (gatehouse simulate, no storage)",
+        f"{bare['attempts']:.0f}",
+        f"{bare['wall_s']:.1f}",
+        f"{bare['attempts_per_s']:.0f}",
+        "0",
+        f"{bare['virtual_speed']:.0f}",
+        f"{bare['attempts_per_s'] / base:.2f}",
+        "1",
+    )
     console.print(table)
 
 
