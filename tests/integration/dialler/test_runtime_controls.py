@@ -205,15 +205,19 @@ def test_board_snapshot_from_the_database(session_factory: sessionmaker[Session]
         await clock.sleep(600)
         board = snapshot(store, clock.now())  # what another process would see, mid-run
         live = {a: s.machine.state.value for a, s in runtime.agents.items()}
+        closed = store.counts("b").connects
+        on_agents = sum(1 for c in runtime.calls.values() if c.agent_id and not c.closed)
         await task
         await network.close()
-        return board, live
+        return board, live, closed, on_agents
 
-    board, live = run_virtual(START, main)
+    board, live, closed, on_agents = run_virtual(START, main)
     assert {a.agent_id: a.state for a in board.agents} == live
     (camp,) = board.campaigns
     assert camp.campaign_id == "b" and camp.status == "running" and camp.workers == 1
     assert camp.attempts_24h > 0 and camp.due_contacts >= 0
+    # calls on agents right now are connects already, not only once they close
+    assert on_agents > 0 and camp.connects_24h == closed + on_agents
 
 
 def test_a_running_worker_reconciles_a_worker_that_died_later(

@@ -88,6 +88,8 @@ class CampaignCounts:
     unknown: int
     open_attempts: int
     by_outcome: dict[str, int]
+    #: open attempts already put to an agent (live calls in progress; in no outcome yet)
+    connected_open: int = 0
 
     @property
     def live(self) -> int:
@@ -788,6 +790,16 @@ class DiallerStore:
                 .where(DialAttempt.campaign_id == campaign_id, DialAttempt.opened_at >= since)
                 .group_by(DialAttempt.outcome)
             ).all()
+            connected_open = s.scalar(
+                select(func.count())
+                .select_from(DialAttempt)
+                .where(
+                    DialAttempt.campaign_id == campaign_id,
+                    DialAttempt.opened_at >= since,
+                    DialAttempt.outcome.is_(None),
+                    DialAttempt.connected_at.is_not(None),
+                )
+            )
         by = {(o or "open"): int(n) for o, n in rows}
         live = {o.value for o in LIVE_OUTCOMES} - {CallOutcome.ABANDONED.value}
         return CampaignCounts(
@@ -798,6 +810,7 @@ class DiallerStore:
             unknown=by.get(CallOutcome.UNKNOWN.value, 0),
             open_attempts=by.get("open", 0),
             by_outcome=by,
+            connected_open=int(connected_open or 0),
         )
 
     def attempts(self, campaign_id: str) -> list[DialAttempt]:

@@ -75,7 +75,7 @@ def snapshot(store: DiallerStore, now: float) -> Board:
                 name=rec.name,
                 status=rec.status.value,
                 attempts_24h=c.attempts,
-                connects_24h=c.connects,
+                connects_24h=c.connects + c.connected_open,
                 abandoned_24h=c.abandoned,
                 abandon_rate_24h=c.abandon_rate,
                 open_attempts=c.open_attempts,

@@ -587,7 +587,8 @@ class RuntimeDesk:
                     name=runtime.campaign.name,
                     status=runtime.campaign.status.value,
                     attempts_24h=counts.attempts,
-                    connects_24h=counts.live,
+                    # calls on agents now count at once, not only when they close
+                    connects_24h=counts.live + counts.connected_open,
                     abandoned_24h=counts.abandoned,
                     dial_level=lines / max(1, ready + busy) if lines else 0.0,
                     queue=len(runtime.hopper),
