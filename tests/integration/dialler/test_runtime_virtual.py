@@ -178,3 +178,35 @@ def test_amd_false_positives_count_as_abandons_in_the_runtime_budget_and_report(
     assert compliance.report(store, "camp", amd_false_positive_rate=0.0).abandon_rate < (
         rep.abandon_rate
     )
+
+
+@pytest.mark.slow
+def test_preview_reserves_the_agent_who_reads_the_record_before_the_call_is_placed(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Preview pacing: each call is placed only after its agent was reserved for it for
+    ``preview_s``; the answer goes to that agent, so nothing is ever abandoned."""
+    store = DiallerStore(session_factory)
+    log = tmp_path / "calls.jsonl"
+    runtime = _run(store, log, agents=3, hours=1, pacer="preview", preview_s=10.0)
+    attempts = store.attempts("camp")
+    counts = store.counts("camp")
+    assert len(attempts) > 30 and counts.connects > 10, counts
+    assert counts.abandoned == 0 and all(a.agent_reserved for a in attempts)
+    placed = {str(c["attempt_id"]): float(c["at"]) for c in read_call_log(log)}  # type: ignore[arg-type]
+    previews: dict[str, list[float]] = {}
+    for agent_id in runtime.agents:
+        previews[agent_id] = [
+            r.at
+            for r in store.state_log(agent_id)
+            if r.to_state == "reserved" and r.reason == "preview"
+        ]
+        assert previews[agent_id], f"{agent_id} previewed nothing"
+    for a in attempts:
+        if a.agent_id is None:
+            continue  # not answered: no agent recorded on the attempt
+        # the connected agent was reserved for a preview at least preview_s before the dial
+        began = [t for t in previews[a.agent_id] if t <= placed[a.attempt_id]]
+        assert began and placed[a.attempt_id] - max(began) >= 10.0 - 1e-6
+    # never more calls in flight than agents (one reserved agent per call)
+    assert runtime.stats.placed == len(placed) and len(placed) == len(attempts)

@@ -178,6 +178,8 @@ class CampaignConfig(BaseModel):
     #: each such call is a silent hang-up that Ofcom counts as abandoned
     amd_human_as_machine: float = Field(default=0.0, ge=0.0, lt=1.0)
     pacer: str = "progressive"
+    #: preview pacing: how long the reserved agent reads the record before the call is placed
+    preview_s: float = Field(default=8.0, ge=0.0, le=120.0)
     abandon_limit: float = Field(default=ABANDON_LIMIT, gt=0.0, le=ABANDON_LIMIT)
     operating_target: float = Field(default=0.02, gt=0.0, le=ABANDON_LIMIT)
     caller_id: str = "+441632960000"

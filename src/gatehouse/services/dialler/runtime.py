@@ -83,6 +83,18 @@ class ProgressivePacer:
 
 
 @dataclass
+class PreviewPacer:
+    """Preview: a free agent is reserved for one contact, sees its approved display fields
+    for ``preview_s``, then the system places the call (agents never dial). The answer can
+    only go to that agent, so a preview call is never abandoned."""
+
+    name: str = "preview"
+
+    def lines_to_dial(self, *, ready_agents: int, dialling: int, config: CampaignConfig) -> int:
+        return 0  # the runtime reserves agents itself (``_preview_round``)
+
+
+@dataclass
 class PowerPacer:
     """A fixed ``ratio`` lines per free agent (not agent-reserved: the 72 h rule applies)."""
 
@@ -168,8 +180,10 @@ class DomainPacer:
 
 
 def pacer_by_name(name: str, config: CampaignConfig | None = None) -> Pacer:
-    if name == "progressive" or name == "preview":
+    if name == "progressive":
         return ProgressivePacer()
+    if name == "preview":
+        return PreviewPacer()
     if name.startswith("power"):
         _, _, ratio = name.partition(":")
         return PowerPacer(float(ratio) if ratio else 1.5)
@@ -193,6 +207,7 @@ class CallCtx:
     abandoned: bool = False
     closed: bool = False
     remote_gone: bool = False
+    reserved_for: str | None = None  # preview: the agent reserved before the dial
     interview: Any = None  # the interview handle, when an interview runner is wired
 
 
@@ -204,6 +219,8 @@ class AgentSlot:
     bot: bool = False
     attempt_id: str | None = None
     leg_id: str | None = None
+    #: preview: the contact this agent is reading and when its call is placed
+    preview: tuple[DialState, float] | None = None
     wrap_task: asyncio.Task[None] | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     version: int = 0
@@ -318,6 +335,10 @@ class DiallerRuntime:
                     await self._dial_round(now)
                 await self.clock.sleep(self.tick_s)
             # a clean stop: no new dials; let the calls in progress end on their own
+            for slot in self.agents.values():
+                if slot.preview is not None and slot.machine.state == AgentState.RESERVED:
+                    slot.preview = None  # a preview not dialled yet is given back
+                    self._move(slot, AgentState.READY)
             await self._wait_calls_end()
         finally:
             await self._drain(consumer)
@@ -541,6 +562,9 @@ class DiallerRuntime:
     async def _dial_round(self, now: float) -> None:
         if self.quotas_full(now):
             return
+        if isinstance(self.pacer, PreviewPacer):
+            await self._preview_round(now)
+            return
         ready = len(self._ready_agents())
         dialling = self._dialling()
         want = self.pacer.lines_to_dial(ready_agents=ready, dialling=dialling, config=self.config)
@@ -555,6 +579,29 @@ class DiallerRuntime:
                 break
             if await self._dial(state, now, agent_reserved=reserved):
                 want -= 1
+
+    async def _preview_round(self, now: float) -> None:
+        """Reserve each free agent for the next contact; dial each preview that is due.
+        A reserved agent who paused or left in the meantime gives the contact back."""
+        for slot in list(self.agents.values()):
+            if slot.preview is None:
+                continue
+            held, dial_at = slot.preview
+            if slot.machine.state != AgentState.RESERVED or slot.attempt_id is not None:
+                slot.preview = None
+                self.hopper.appendleft(held)  # still leased to this worker: dial it later
+            elif now >= dial_at:
+                slot.preview = None
+                if not await self._dial(held, now, agent_reserved=True, reserved_for=slot):
+                    self._move(slot, AgentState.READY)
+        preview_s = self.config.preview_s
+        for slot in self._ready_agents():
+            state = self._next_contact(now)
+            if state is None:
+                break
+            slot.preview = (state, now + preview_s)
+            # the desk shows ``slot.preview``'s approved display fields while it lasts
+            self._move(slot, AgentState.RESERVED, reason="preview")
 
     def _next_contact(self, now: float) -> DialState | None:
         if not self.hopper and now >= self._hopper_empty_until:
@@ -599,7 +646,14 @@ class DiallerRuntime:
             # nothing due: do not hammer the database every tick
             self._hopper_empty_until = now + 30.0
 
-    async def _dial(self, state: DialState, now: float, *, agent_reserved: bool) -> bool:
+    async def _dial(
+        self,
+        state: DialState,
+        now: float,
+        *,
+        agent_reserved: bool,
+        reserved_for: AgentSlot | None = None,
+    ) -> bool:
         attempt_id = uuid.uuid4().hex
         state_open = opened(state)
         ok = self.store.open_attempt(
@@ -615,6 +669,9 @@ class DiallerRuntime:
         if not ok:
             return False
         ctx = CallCtx(attempt_id, state.contact_ref, now, state_open, agent_reserved)
+        if reserved_for is not None:
+            ctx.reserved_for = reserved_for.machine.agent_id
+            reserved_for.attempt_id = attempt_id
         self.calls[attempt_id] = ctx
         request = DialRequest(
             attempt_id=attempt_id,
@@ -691,6 +748,27 @@ class DiallerRuntime:
             self.stats.recording_failures += 1
             log.error("recording_failed", attempt=ctx.attempt_id, error=repr(exc))
 
+    def _reserved_slot(self, ctx: CallCtx) -> AgentSlot | None:
+        """The agent a preview call was placed for, if still reserved for it."""
+        if ctx.reserved_for is None:
+            return None
+        slot = self.agents.get(ctx.reserved_for)
+        if (
+            slot is not None
+            and slot.machine.state == AgentState.RESERVED
+            and slot.attempt_id == ctx.attempt_id
+        ):
+            return slot
+        return None
+
+    def _release_reserved(self, ctx: CallCtx) -> None:
+        """A preview call that never reached its agent (busy, no answer, machine, failure):
+        the agent is free again."""
+        slot = self._reserved_slot(ctx)
+        if slot is not None and ctx.agent_id is None:
+            slot.attempt_id = None
+            self._move(slot, AgentState.READY)
+
     async def _answered(self, ctx: CallCtx, ev: CallEvent) -> None:
         ctx.answered_at = ev.at
         self.stats.answered += 1
@@ -701,14 +779,16 @@ class DiallerRuntime:
             await self.engine.hangup(ctx.call_id)
             return
         await self._start_recording(ctx)
-        ready = self._ready_agents()
+        held = self._reserved_slot(ctx)
+        ready = [held] if held is not None else self._ready_agents()
         if ready:
             booked = [s for s in ready if s.machine.agent_id == ctx.state.callback_agent]
             # a personal callback goes to the agent who booked it; else the longest idle
             slot = booked[0] if booked else min(ready, key=lambda s: s.machine.since)
             ctx.agent_id = slot.machine.agent_id
             slot.attempt_id = ctx.attempt_id
-            self._move(slot, AgentState.RESERVED)
+            if slot.machine.state != AgentState.RESERVED:
+                self._move(slot, AgentState.RESERVED)
             if slot.leg_id is None:
                 slot.leg_id = await self.engine.open_agent_leg(slot.machine.agent_id)
             await self.engine.bridge(ctx.call_id, slot.leg_id)
@@ -771,6 +851,7 @@ class DiallerRuntime:
             callback=callback,
         )
         ctx.closed = True
+        self._release_reserved(ctx)
         self.stats.outcomes[outcome.value] = self.stats.outcomes.get(outcome.value, 0) + 1
         if outcome in LIVE_OUTCOMES:
             self._budget_cache = None  # the abandon rate moved: recount before the next round

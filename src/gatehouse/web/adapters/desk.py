@@ -253,6 +253,13 @@ class RuntimeDesk:
             call = self._training_view(runtime, extra)
         elif ctx is not None and extra.attempt_id == ctx.attempt_id:
             call = self._call_view(runtime, agent_id, ctx, extra)
+        notice = extra.training_result
+        if slot.preview is not None:  # preview pacing: the record before the call is placed
+            contact, dial_at = slot.preview
+            fields = self._display_fields(runtime.campaign_id, contact.contact_ref)
+            shown = "; ".join(f"{field_label(k)}: {v}" for k, v in fields.items())
+            wait = max(0, round(dial_at - runtime.clock.now()))
+            notice = f"Next call, placed for you in {wait} s. {shown}".strip()
         return DeskView(
             agent_name=slot.name,
             state=state,
@@ -260,7 +267,7 @@ class RuntimeDesk:
             version=slot.version + extra.version,
             server_now=runtime.clock.now(),
             pause_reason=slot.machine.pause_reason,
-            notice=extra.training_result,
+            notice=notice,
             pause_reasons=PAUSE_REASONS,
             call=call,
             wrap_until=slot.machine.wrap_until,
