@@ -161,3 +161,66 @@ def test_training_call_is_marked_scored_and_kept_out_of_exports(
     with session_factory() as s:
         rows = s.query(InterviewRecord).all()
         assert len(rows) == 1 and rows[0].training
+
+
+def test_a_call_cut_off_by_a_restart_comes_back_to_its_agent_to_finish(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """After a crash the agent's desk shows the interrupted call (approved fields, a note,
+    interview outcomes only, no callback) and the agent's outcome replaces "unknown"."""
+    from gatehouse.domain.dialler.agents import AgentMachine, AgentState
+    from gatehouse.domain.dialler.config import CallOutcome
+    from gatehouse.domain.dialler.eligibility import opened
+
+    store = DiallerStore(session_factory)
+    now = time.time()
+    store.create_campaign("c1", "Home insurance", CampaignConfig(windows=ALL_DAY), at=now)
+    store.add_contacts("c1", [("ref-1", "Europe/London", 0)])
+    store.ensure_agent("agent1", name="Agent One", campaigns=["c1"])
+    (state,) = store.lease_due_contacts("c1", "ghost", now, 1, 120.0)
+    assert store.open_attempt(
+        attempt_id="cut-1", campaign_id="c1", contact_ref="ref-1", worker_id="ghost", now=now,
+        agent_reserved=False, opened_state=opened(state), max_attempts=6,
+    )  # fmt: skip
+    store.mark_answered("cut-1", at=now, answered_by="unknown", agent_id="agent1", connected_at=now)
+    m = AgentMachine("agent1", since=now)
+    for to in (AgentState.READY, AgentState.RESERVED, AgentState.ON_CALL):
+        store.record_state(m, m.move(to, now), worker_id="ghost", attempt_id="cut-1")
+    audited: list[tuple[str, str, str, dict[str, object]]] = []
+    desk = RuntimeDesk(
+        [],
+        display_fields=lambda c, r: {"first_name": "Kit"},
+        interviews=None,
+        clearance=_cleared,
+        audit=lambda *entry: audited.append(entry),
+    )
+    clock = RealClock()
+    runtime = DiallerRuntime(
+        store=store,
+        engine=SimulatedNetwork(clock, lambda ref: "+441134960000"),
+        clock=clock,
+        campaign_id="c1",
+        handler=RoutingHandler(desk, None),
+    )
+    runtime.start_worker()  # the restart: the dead worker's attempt becomes outcome_unknown
+    desk.runtimes.append(runtime)
+    runtime.add_agent("agent1", name="Agent One")
+    view = desk.view("agent1")
+    assert view.state == DeskState.WRAP_UP and view.call is not None
+    assert view.call.call_ref == "cut-1" and "cut off" in view.call.message
+    assert view.call.display_fields == (("First name", "Kit"),)
+    offered = {o.code for o in view.call.outcomes}
+    assert "complete" in offered and "callback" not in offered and "machine" not in offered
+    assert view.call.callback_slots == ()
+    desk.finish("agent1", "cut-1", "refused", None)
+    (att,) = store.attempts("c1")
+    assert att.outcome == CallOutcome.REFUSED.value
+    assert desk.view("agent1").call is None
+    assert audited == [
+        (
+            "agent1",
+            "attempt.late_outcome",
+            "attempt:cut-1",
+            {"outcome": "refused", "why": "call cut off by a restart"},
+        )
+    ]

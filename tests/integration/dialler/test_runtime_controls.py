@@ -260,3 +260,56 @@ def test_a_running_worker_reconciles_a_worker_that_died_later(
     assert ghost.outcome_at is not None and ghost.outcome_at < START + 100  # mid-run
     st = store.dial_state("d", ref)
     assert not st.in_progress and st.last_outcome == CallOutcome.UNKNOWN
+
+
+def test_agent_finishes_the_record_of_a_call_a_crash_cut_off(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """A worker dies while a person is on a call: the restart reconciles the attempt to
+    ``outcome_unknown`` and brings the agent back in wrap-up with that call to finish; the
+    agent's outcome then replaces "unknown" once, and a complete closes the contact."""
+    from gatehouse.domain.dialler.eligibility import opened
+    from gatehouse.domain.errors import Conflict, ValidationFailed
+
+    store = DiallerStore(session_factory)
+    seed_synthetic_campaign(store, "rc", contacts=3, config=CampaignConfig(), at=START)
+    store.ensure_agent("a1", name="Agent One", campaigns=["rc"])
+    (state,) = store.lease_due_contacts("rc", "ghost", START, 1, 120.0)
+    assert store.open_attempt(
+        attempt_id="ghost-1", campaign_id="rc", contact_ref=state.contact_ref,
+        worker_id="ghost", now=START, agent_reserved=False, opened_state=opened(state),
+        max_attempts=6,
+    )  # fmt: skip
+    store.mark_answered(
+        "ghost-1", at=START + 5, answered_by="unknown", agent_id="a1", connected_at=START + 5
+    )
+    m = AgentMachine("a1", since=START)
+    for to in (AgentState.READY, AgentState.RESERVED, AgentState.ON_CALL):
+        store.record_state(m, m.move(to, START + 5), worker_id="ghost", attempt_id="ghost-1")
+
+    async def main(clock: Any) -> Any:
+        runtime, network = build_runtime(store, clock, "rc", agents=0)  # reconciles "ghost"
+        slot = runtime.add_agent("a1", name="Agent One")
+        assert slot.machine.state == AgentState.WRAP_UP
+        assert slot.recovered == ("ghost-1", state.contact_ref)
+        (att,) = [a for a in store.attempts("rc") if a.attempt_id == "ghost-1"]
+        assert att.outcome == CallOutcome.UNKNOWN.value and att.reconciled
+        with pytest.raises(ValidationFailed):
+            runtime.finish_recovered("a1", CallOutcome.CALLBACK)  # no slot was offered
+        # nobody else may give this call an outcome
+        assert not store.late_outcome(
+            "ghost-1", CallOutcome.REFUSED, at=clock.now(), agent_id="a2", config=runtime.config
+        )
+        runtime.finish_recovered("a1", CallOutcome.COMPLETE)
+        assert slot.recovered is None
+        with pytest.raises(Conflict):
+            runtime.finish_recovered("a1", CallOutcome.REFUSED)  # once only
+        await network.close()
+
+    run_virtual(START + 60, main)
+    (att,) = [a for a in store.attempts("rc") if a.attempt_id == "ghost-1"]
+    assert att.outcome == CallOutcome.COMPLETE.value and att.reconciled
+    st = store.dial_state("rc", state.contact_ref)
+    assert st.final and st.last_outcome == CallOutcome.COMPLETE  # never dialled again
+    counts = store.counts("rc")
+    assert counts.unknown == 0 and counts.connects == 1

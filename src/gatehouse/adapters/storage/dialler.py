@@ -46,7 +46,7 @@ from gatehouse.domain.dialler.config import (
     CampaignConfig,
     CampaignStatus,
 )
-from gatehouse.domain.dialler.eligibility import DialState
+from gatehouse.domain.dialler.eligibility import DialState, after_outcome, check
 from gatehouse.domain.errors import Conflict, NotFound
 
 NEVER = 1e18  # next_check_at for contacts that are done
@@ -530,9 +530,9 @@ class DiallerStore:
     ) -> int:
         """Close every open attempt of a worker that is not alive as ``outcome_unknown``.
 
-        The retry delay of ``outcome_unknown`` runs from when the attempt was opened, so a
-        number that may have been dialled is not dialled again before that delay; the
-        default delay is 72 h, as the call might have been abandoned.
+        The retry delay of ``outcome_unknown`` runs from the reconcile (after any dial the
+        dead worker made), so a number that may have been dialled is not dialled again
+        before that delay; the default delay is 72 h, as the call might have been abandoned.
         """
         closed = 0
         with self._tx() as s:
@@ -577,9 +577,7 @@ class DiallerStore:
                     row.lease_until = None
                     row.done = row.final or row.suppressed or row.attempts >= config.max_attempts
                     row.next_check_at = (
-                        NEVER
-                        if row.done
-                        else now + config.retry_delay(CallOutcome.UNKNOWN)
+                        NEVER if row.done else now + config.retry_delay(CallOutcome.UNKNOWN)
                     )
                 if att.agent_id:
                     agent = s.get(DiallerAgent, att.agent_id)
@@ -737,6 +735,64 @@ class DiallerStore:
                     attempt_id=attempt_id,
                 )
             )
+
+    def last_call_attempt(self, agent_id: str) -> DialAttempt | None:
+        """The attempt of the agent's latest call (from the state log), detached."""
+        with self._tx() as s:
+            attempt_id = s.scalar(
+                select(AgentStateLog.attempt_id)
+                .where(AgentStateLog.agent_id == agent_id, AgentStateLog.attempt_id.is_not(None))
+                .order_by(AgentStateLog.id.desc())
+                .limit(1)
+            )
+            att = s.get(DialAttempt, attempt_id) if attempt_id else None
+            if att is not None:
+                s.expunge(att)
+            return att
+
+    def late_outcome(
+        self,
+        attempt_id: str,
+        outcome: CallOutcome,
+        *,
+        at: float,
+        agent_id: str,
+        config: CampaignConfig,
+    ) -> bool:
+        """The agent's disposition for a call a restart cut off (reconciled to
+        ``outcome_unknown``): the attempt gets it, and so does the contact's dial state while
+        nothing newer has happened to the contact. Once only, and only by that agent."""
+        with self._tx() as s:
+            att = s.get(DialAttempt, attempt_id, with_for_update=True)
+            if (
+                att is None
+                or att.outcome != CallOutcome.UNKNOWN.value
+                or not att.reconciled
+                or att.agent_id != agent_id
+            ):
+                return False
+            att.outcome = outcome.value
+            att.outcome_at = at
+            row = s.scalar(
+                select(DialContact)
+                .where(
+                    DialContact.campaign_id == att.campaign_id,
+                    DialContact.contact_ref == att.contact_ref,
+                )
+                .with_for_update()
+            )
+            untouched = (
+                row is not None
+                and not row.in_progress
+                and row.last_outcome == CallOutcome.UNKNOWN.value
+            )
+            if row is not None and (untouched or outcome == CallOutcome.OPT_OUT):
+                after = after_outcome(_state(row), outcome, at)
+                _write_state(row, after, max_attempts=config.max_attempts)
+                if not row.done:
+                    verdict = check(after, config, at)
+                    row.next_check_at = at if verdict.ok else (verdict.not_before or at)
+            return True
 
     def state_log(self, agent_id: str) -> list[AgentStateLog]:
         with self._tx() as s:

@@ -60,6 +60,17 @@ from gatehouse.telephony.port import (
 log = structlog.get_logger("gatehouse.dialler")
 
 WORKER_LEASE_S = 30.0  # wall seconds
+#: what an agent may record for a call a restart cut off (no callback: no slot was offered)
+LATE_OUTCOMES = frozenset(
+    {
+        CallOutcome.COMPLETE,
+        CallOutcome.PARTIAL,
+        CallOutcome.REFUSED,
+        CallOutcome.OPT_OUT,
+        CallOutcome.NOT_ELIGIBLE,
+        CallOutcome.QUOTA_FULL,
+    }
+)
 RECONCILE_EVERY_S = 30.0  # clock seconds
 CONTACT_LEASE_S = 120.0
 
@@ -221,6 +232,8 @@ class AgentSlot:
     leg_id: str | None = None
     #: preview: the contact this agent is reading and when its call is placed
     preview: tuple[DialState, float] | None = None
+    #: a call a restart cut off, whose record the agent may still finish (attempt, contact)
+    recovered: tuple[str, str] | None = None
     wrap_task: asyncio.Task[None] | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     version: int = 0
@@ -421,10 +434,14 @@ class DiallerRuntime:
         machine = loaded[0] if loaded else AgentMachine(agent_id, since=self.clock.now())
         slot = AgentSlot(machine, name or agent_id, campaigns, bot)
         # a restart finds agents mid-call: their attempt was reconciled; they go to wrap-up
+        # and (people, not bots) may finish the saved interview and give the outcome
         if machine.state in (AgentState.ON_CALL, AgentState.RESERVED):
             if machine.state == AgentState.RESERVED:
                 self._move(slot, AgentState.READY, reason="recovered after restart")
             else:
+                last = None if bot else self.store.last_call_attempt(agent_id)
+                if last is not None and last.outcome == CallOutcome.UNKNOWN.value:
+                    slot.recovered = (last.attempt_id, last.contact_ref)
                 self._move(slot, AgentState.WRAP_UP, reason="recovered after restart")
         self.agents[agent_id] = slot
         return slot
@@ -912,6 +929,26 @@ class DiallerRuntime:
         self._move(slot, AgentState.WRAP_UP, wrap_s=self.config.wrap_up_s)
         if not slot.bot:
             slot.wrap_task = asyncio.ensure_future(self._end_wrap(slot))
+
+    def finish_recovered(self, agent_id: str, outcome: CallOutcome) -> None:
+        """The outcome of the call a restart cut off, from the agent who had it (the
+        attempt was reconciled to ``outcome_unknown``; this replaces that, once)."""
+        slot = self.agent(agent_id)
+        if slot.recovered is None:
+            raise Conflict("there is no interrupted call to finish")
+        if outcome not in LATE_OUTCOMES:
+            raise ValidationFailed("an interrupted call takes an interview outcome, not a callback")
+        attempt_id, _contact = slot.recovered
+        ok = self.store.late_outcome(
+            attempt_id, outcome, at=self.clock.now(), agent_id=agent_id, config=self.config
+        )
+        slot.recovered = None
+        slot.version += 1
+        slot.changed.set()
+        slot.changed = asyncio.Event()
+        if not ok:
+            raise Conflict("that call's outcome can no longer be changed")
+        self.stats.outcomes[outcome.value] = self.stats.outcomes.get(outcome.value, 0) + 1
 
     async def _end_wrap(self, slot: AgentSlot) -> None:
         """A timed wrap-up: back to ready when it runs out, unless the agent moved on."""

@@ -28,7 +28,7 @@ from gatehouse.domain.clearance import NotCleared
 from gatehouse.domain.dialler.agents import AgentState
 from gatehouse.domain.dialler.config import CallOutcome
 from gatehouse.domain.errors import Conflict, NotFound, ValidationFailed
-from gatehouse.services.dialler.runtime import CallCtx, DiallerRuntime
+from gatehouse.services.dialler.runtime import LATE_OUTCOMES, CallCtx, DiallerRuntime
 from gatehouse.web.agent.views import (
     CallView,
     DeskState,
@@ -253,6 +253,8 @@ class RuntimeDesk:
             call = self._training_view(runtime, extra)
         elif ctx is not None and extra.attempt_id == ctx.attempt_id:
             call = self._call_view(runtime, agent_id, ctx, extra)
+        elif ctx is None and slot.recovered is not None:
+            call = self._recovered_view(runtime, agent_id, slot.recovered, extra)
         notice = extra.training_result
         if slot.preview is not None:  # preview pacing: the record before the call is placed
             contact, dial_at = slot.preview
@@ -305,6 +307,59 @@ class RuntimeDesk:
             suggested_outcome=(
                 SUGGESTED_OUTCOME[interview.outcome].value
                 if interview.outcome in SUGGESTED_OUTCOME
+                else ""
+            ),
+        )
+
+    def _recovered_view(
+        self,
+        runtime: DiallerRuntime,
+        agent_id: str,
+        recovered: tuple[str, str],
+        extra: _AgentExtra,
+    ) -> CallView:
+        """A call a restart cut off: the saved interview comes back so the agent can finish
+        the record and give the outcome (the call itself is gone)."""
+        attempt_id, contact_ref = recovered
+        if extra.attempt_id != attempt_id:
+            display = self._display_fields(runtime.campaign_id, contact_ref)
+            extra.attempt_id = attempt_id
+            extra.display = tuple((field_label(k), v) for k, v in display.items())
+            extra.connected_at = runtime.clock.now()
+            extra.message = (
+                "This call was cut off when the system restarted. The answers given so far "
+                "are saved: finish the record from what you heard, then set the outcome."
+            )
+            extra.interview = (
+                self._interviews(
+                    version_id=runtime.campaign.script_version_id,
+                    campaign_id=runtime.campaign_id,
+                    contact_ref=contact_ref,
+                    attempt_id=attempt_id,
+                    agent_id=agent_id,
+                    display=display,
+                )
+                if self._interviews is not None
+                else None
+            )
+        interview = extra.interview
+        return CallView(
+            call_ref=attempt_id,
+            campaign_name=runtime.campaign.name,
+            agency_line=interview.agency_line if interview is not None else "",
+            display_fields=extra.display,
+            connected_at=extra.connected_at,
+            question=interview.question() if interview is not None else None,
+            finished=interview.finished if interview is not None else True,
+            outcomes=tuple(
+                OptionView(o.value, label)
+                for o, label in OUTCOME_LABELS.items()
+                if o in LATE_OUTCOMES
+            ),
+            message=extra.message,
+            suggested_outcome=(
+                SUGGESTED_OUTCOME[interview.outcome].value
+                if interview is not None and interview.outcome in SUGGESTED_OUTCOME
                 else ""
             ),
         )
@@ -464,6 +519,25 @@ class RuntimeDesk:
             except ValueError as bad:
                 raise ValidationFailed("pick a callback time from the list") from bad
         runtime = self._runtime(agent_id)
+        recovered = runtime.agent(agent_id).recovered
+        if recovered is not None and recovered[0] == call_ref:
+
+            def late() -> None:
+                runtime.finish_recovered(agent_id, chosen)
+                self._audit(
+                    agent_id,
+                    "attempt.late_outcome",
+                    f"attempt:{call_ref}",
+                    {"outcome": chosen.value, "why": "call cut off by a restart"},
+                )
+                extra.attempt_id = None
+                extra.interview = None
+                extra.display = ()
+                extra.message = ""
+                self._bump(agent_id)
+
+            self._on_loop(late)
+            return
 
         async def go() -> None:
             await runtime.finish_call(agent_id, chosen, callback_at=callback_at)
