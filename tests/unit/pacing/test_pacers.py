@@ -334,3 +334,18 @@ def test_calibration_never_makes_the_test_vacuous() -> None:
     offset = s.agents_ready - s.calls_waiting
     q = [forecast.p_excess_at_least(s.calls_ringing + j, offset) for j in range(n)]
     assert sum(q) <= pacer.max_model_risk * n
+
+
+def test_start_up_waits_for_an_unbiased_handle_sample() -> None:
+    """Two minutes into a 200-agent shift: 129 completed calls, mostly 10 s machines and one
+    133 s call, 171 calls still going (up to 132 s). The completed sample alone looks complete;
+    counting the calls still going (Kaplan-Meier) shows it is not, and a lone longest call
+    must not take the estimate to 0."""
+    from gatehouse.domain.pacing.predictive import _km_reaches
+
+    completed = sorted([10.0] * 100 + [20.0 + i for i in range(28)] + [133.2])
+    going = [26.0 + 106.0 * i / 170 for i in range(171)]
+    assert not _km_reaches(completed, going, 0.1)
+    assert _km_reaches(completed, [], 0.1)  # without the censored calls it would pass
+    later = completed + [150.0 + 3 * i for i in range(300)]
+    assert _km_reaches(later, [5.0 * i for i in range(40)], 0.1)

@@ -31,12 +31,14 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
+from collections.abc import Sequence
 
 import numpy as np
 
 from gatehouse.domain.pacing import Outcome, PacingSnapshot
 
 LOOKAHEAD_S = 900.0
+MATURE_S = 30.0
 MAX_EXTRA = 200
 
 
@@ -75,6 +77,7 @@ class PredictivePacer:
         self.last_alpha = 0.0
         self.alpha_cap = 4.0
         self._first_seen: float | None = None
+        self._warm = False  # the handle-time sample is past its start-up bias (latched)
         # The forecast of agents free within τ is refreshed at most every refresh_s (and
         # when agents log in or out, or three have come free); between refreshes decisions
         # use it with corrections that can only make them stricter. 0 = every decision.
@@ -88,7 +91,8 @@ class PredictivePacer:
         self.max_model_risk = max_model_risk
         self.ramp_live_calls = ramp_live_calls
         self._seen_abandons = 0.0
-        self._predicted_abandons = 0.0
+        self._predicted_abandons = 0.0  # matured predictions only (see _mature)
+        self._pending: deque[tuple[float, float]] = deque()  # (placed at, predicted)
         self._calibrated_at: float | None = None
 
     # -- learning -----------------------------------------------------------------------
@@ -126,6 +130,16 @@ class PredictivePacer:
                 self._dials = 4.0
         self._last_update = now
 
+    def _mature(self, now: float) -> None:
+        """A prediction counts once its calls could have abandoned (ring timeout, hold and
+        the message deadline are all inside MATURE_S): booking it at dial time made kappa
+        run ahead of the abandons it is compared with, fastest in a large team's first
+        minutes."""
+        while self._pending and now - self._pending[0][0] >= MATURE_S:
+            at, predicted = self._pending.popleft()
+            self._decay_calibration(at)
+            self._predicted_abandons += predicted
+
     def _decay_calibration(self, now: float) -> None:
         if self._calibrated_at is not None and now > self._calibrated_at:
             decay = math.exp(-(now - self._calibrated_at) / self.calibration_s)
@@ -135,7 +149,12 @@ class PredictivePacer:
 
     @property
     def kappa(self) -> float:
+        return self._kappa()
+
+    def _kappa(self, now: float | None = None) -> float:
         """Abandons seen per abandon the model predicted (prior 1; clamped to [kappa_min, 3])."""
+        if now is not None:
+            self._mature(now)
         ratio = (self._seen_abandons + 2.0) / (self._predicted_abandons + 2.0)
         return min(3.0, max(self.kappa_min, ratio))
 
@@ -147,13 +166,6 @@ class PredictivePacer:
         if self._ring_mean is None:
             self._ring_mean = math.fsum(self._ring) / len(self._ring) if self._ring else 8.0
         return self._ring_mean
-
-    def _handle_median(self) -> float:
-        h = self._handle_sorted
-        n = len(h)
-        if n == 0:
-            return math.nan
-        return h[n // 2] if n % 2 else 0.5 * (h[n // 2 - 1] + h[n // 2])
 
     def _p_free_many(self, elapsed: np.ndarray, tau: float) -> np.ndarray:
         """P(a busy agent with ``elapsed`` seconds done frees within ``tau``), per agent."""
@@ -177,10 +189,17 @@ class PredictivePacer:
     def _alpha(self, s: PacingSnapshot) -> float:
         if self._first_seen is None:
             self._first_seen = s.now
-        if len(self._handle) < 100 or s.now - self._first_seen < 2.0 * self._handle_median():
+        if not self._warm:
             # Early handle times are survivors of a short race (only short calls have ended):
-            # forecasting from them would overdial. Wait for an unbiased sample.
-            return 0.0
+            # forecasting from them would overdial (with 200 agents and 10 s machine calls, a
+            # "2 × median of completed calls" test passed within two minutes and the first
+            # hour's cumulative rate reached 20 %). Wait until the Kaplan-Meier estimate,
+            # which counts the calls still going as censored, has seen its 90th percentile.
+            if len(self._handle) < 100 or not _km_reaches(
+                self._handle_sorted, s.busy_elapsed, 0.1
+            ):
+                return 0.0
+            self._warm = True
         if s.live_calls < 50:
             # No history: early outcomes are biased (busy and invalid resolve in seconds,
             # people in eight), and one abandon is a large share. Progressive until then.
@@ -231,7 +250,7 @@ class PredictivePacer:
         extra = min(MAX_EXTRA, s.agents_logged_in)
         # The threshold per extra call, in the model's own terms; never so loose that the test
         # passes whatever the model says (a call more likely than not to find no agent).
-        threshold = min(self.max_model_risk, alpha / self.kappa)
+        threshold = min(self.max_model_risk, alpha / self._kappa(s.now))
         spent = accepted = 0.0
         placed = extra
         for j in range(extra):
@@ -241,8 +260,7 @@ class PredictivePacer:
                 break
             accepted = spent
         if placed:
-            self._decay_calibration(s.now)
-            self._predicted_abandons += forecast.p * accepted
+            self._pending.append((s.now, forecast.p * accepted))
         return floor + placed
 
     def _refresh(self, s: PacingSnapshot) -> _Forecast:
@@ -306,6 +324,20 @@ class _Forecast:
             row = np.cumsum(diff[::-1])[::-1]
         self._rows[m] = row
         return row
+
+
+def _km_reaches(completed: list[float], censored: Sequence[float], level: float) -> bool:
+    """Does the Kaplan-Meier survival of handle times (completed calls as events, calls
+    still going as censored at their elapsed time) fall to ``level`` within the data, while
+    enough calls are still at risk (a single call longer than all censored ones would
+    otherwise take the estimate to 0)?"""
+    times = np.concatenate([np.asarray(completed, float), np.asarray(censored, float)])
+    events = np.concatenate([np.ones(len(completed)), np.zeros(len(censored))])
+    order = np.lexsort((1.0 - events, times))  # at equal times, events before censorings
+    at_risk = len(times) - np.arange(len(times))
+    survival = np.cumprod(1.0 - events[order] / at_risk)
+    supported = at_risk >= max(10.0, 0.05 * len(times))
+    return bool(np.any(survival[supported] <= level))
 
 
 _LOG_FACT = np.zeros(1)
