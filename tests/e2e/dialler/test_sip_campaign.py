@@ -279,3 +279,96 @@ def test_dialler_run_engine_sip_from_the_command_line(db_url: str, tmp_path: Pat
     dialled = [e["number"] for e in peer.events() if e["event"] == "incoming"]
     numbers = [n for n in dialled if n.startswith("+447700900")]
     assert numbers and len(numbers) == len(set(numbers)), dialled  # nobody dialled twice
+
+
+def test_campaign_survives_a_killed_media_worker_without_losing_an_outcome(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """kill -9 of the media worker mid-conversation: the engine restarts it, the agent
+    still gives that call its outcome (the line died, the record did not), the agent's
+    phone leg is opened again, and the campaign dials on; nobody is dialled twice."""
+    import os
+    import signal
+
+    keyring = KeyRing.from_file(tmp_path / "master.key")
+    with transaction(session_factory) as s:
+        vault.create_campaign(s, slug="sip2", name="SIP restart", tenant="client-a")
+    csv_file = tmp_path / "contacts.csv"
+    csv_file.write_text(
+        "first_name,phone\n" + "".join(f"P{i},{n}\n" for i, n in enumerate(PEOPLE)),
+        encoding="utf-8",
+    )
+    vault.import_contacts(session_factory, keyring, csv_file, "sip2")
+    store = DiallerStore(session_factory)
+    now = time.time()
+    retry = {outcome: 6 * HOUR for outcome in CallOutcome}
+    retry[CallOutcome.ABANDONED] = 72 * HOUR
+    config = CampaignConfig(
+        windows=ALL_DAY, pacer="progressive", wrap_up_s=1.0, retry_delay_s=retry
+    )
+    store.create_campaign("sip2", "SIP restart", config, at=now)
+    sync_contacts(store, session_factory, "sip2")
+    store.save_campaign("sip2", at=now, status=CampaignStatus.RUNNING)
+    agent = AGENTS[0]
+    (tmp_path / "peer").mkdir()
+    proc, peer = start_peer(tmp_path / "peer", _numbers())
+    try:
+        peer.wait_for("ready", timeout=40)
+        engine = build_sip_engine(
+            trunk=peer.listen,
+            phones=agent_phones([agent], f"sip:{{agent}}@{peer.listen}"),
+            resolver=vault_resolver(session_factory, keyring),
+            keys=recordings.engine_key_provider(session_factory, keyring),
+            recordings_dir=tmp_path / "recordings",
+            tenant="client-a",
+            prompt_id=config.information_prompt,
+            prompt_file=information_prompt(
+                information_message_text("Northfield Research", config.caller_id),
+                tmp_path / "tts",
+            ),
+        )
+
+        async def main() -> str:
+            await engine.start()
+            try:
+                runtime = runtime_on_engine(
+                    store, RealClock(), "sip2", engine, agents=1, talk_median_s=4.0,
+                    wrap_s=1.0, agent_prefix="sip", tick_s=0.2,
+                )  # fmt: skip
+                task = asyncio.ensure_future(runtime.run(until=time.time() + 120))
+                while not any(a.connected_at for a in store.attempts("sip2")):
+                    await asyncio.sleep(0.1)
+                (killed,) = [a.attempt_id for a in store.attempts("sip2") if a.connected_at]
+                worker = engine.worker_pid
+                assert worker is not None
+                os.kill(worker, signal.SIGKILL)
+                while engine.worker_restarts == 0:
+                    await asyncio.sleep(0.1)
+                while len(store.attempts("sip2")) < len(PEOPLE) or any(
+                    a.outcome is None for a in store.attempts("sip2")
+                ):
+                    await asyncio.sleep(0.3)
+                runtime.stop()
+                await task
+                return killed
+            finally:
+                await engine.close()
+
+        killed = asyncio.run(main())
+    finally:
+        stop_peer(proc)
+    attempts = {a.attempt_id: a for a in store.attempts("sip2")}
+    assert len(attempts) == len(PEOPLE)
+    # the conversation the kill cut keeps the agent's outcome, not a network failure
+    assert attempts[killed].outcome not in (
+        CallOutcome.NETWORK_FAILURE.value,
+        CallOutcome.UNKNOWN.value,
+        None,
+    ), attempts[killed].outcome
+    # after the restart the campaign went on: later calls reached the agent again
+    later = [a for a in attempts.values() if a.attempt_id != killed and a.connected_at]
+    assert later, [a.outcome for a in attempts.values()]
+    incoming = [e["number"] for e in peer.events() if e["event"] == "incoming"]
+    assert incoming.count(agent) == 2  # the agent's phone leg was opened again
+    dialled = [n for n in incoming if n.startswith("+44")]
+    assert len(dialled) == len(set(dialled)) == len(PEOPLE)  # nobody dialled twice

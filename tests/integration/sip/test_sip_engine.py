@@ -147,3 +147,42 @@ def test_bridged_call_is_recorded_encrypted_with_both_voices(
     assert rec.complete
     assert np.sqrt(np.mean(callee**2)) > 200, "the callee's voice is in the recording"
     assert np.sqrt(np.mean(agent_side**2)) > 200, "the agent's voice is in the recording"
+
+
+def test_a_killed_media_worker_is_restarted_and_dialling_resumes(
+    pstn_peer: Peer, info_prompt: Path, tmp_path: Path
+) -> None:
+    """kill -9 of the media worker: its calls are reported FAILED ("media worker lost", for
+    the runtime's reconciliation), a new worker comes up on the same address, and the next
+    call is placed and answered."""
+    import os
+    import signal
+
+    async def main() -> None:
+        engine = _engine(pstn_peer, info_prompt, tmp_path)
+        events: asyncio.Queue[CallEvent] = asyncio.Queue()
+        engine.subscribe(events.put_nowait)
+        await engine.start()
+        address = engine.listen_address
+        try:
+            call_id = await engine.place_call(_request("+441614960101", "a-kill-1"))
+            await _next(events, CallEventKind.ANSWERED, call_id)
+            old = engine.worker_pid
+            assert old is not None
+            os.kill(old, signal.SIGKILL)
+            lost = await _next(events, CallEventKind.FAILED, call_id)
+            assert lost.reason == "media worker lost"
+            deadline = asyncio.get_running_loop().time() + 30
+            while engine.worker_restarts == 0:
+                assert asyncio.get_running_loop().time() < deadline, "worker not restarted"
+                await asyncio.sleep(0.1)
+            assert engine.worker_pid not in (None, old)
+            assert engine.listen_address == address  # the trunk still knows where we are
+            again = await engine.place_call(_request("+441614960101", "a-kill-2"))
+            await _next(events, CallEventKind.ANSWERED, again)
+            await engine.hangup(again)
+            await _next(events, CallEventKind.HUNG_UP, again)
+        finally:
+            await engine.close()
+
+    asyncio.run(main())

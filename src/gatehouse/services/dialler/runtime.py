@@ -60,6 +60,14 @@ from gatehouse.telephony.port import (
 log = structlog.get_logger("gatehouse.dialler")
 
 WORKER_LEASE_S = 30.0  # wall seconds
+LEG_ENDED = frozenset(
+    {
+        CallEventKind.HUNG_UP,
+        CallEventKind.FAILED,
+        CallEventKind.NO_ANSWER,
+        CallEventKind.BUSY,
+    }
+)
 #: what an agent may record for a call a restart cut off (no callback: no slot was offered)
 LATE_OUTCOMES = frozenset(
     {
@@ -714,6 +722,12 @@ class DiallerRuntime:
     def _on_event(self, event: CallEvent) -> None:
         if event.attempt_id in self.calls:
             self._events.put_nowait(event)
+        elif event.attempt_id.startswith("agent:") and event.kind in LEG_ENDED:
+            # an agent's phone leg ended (hung up, or the engine lost it): the next call
+            # opens a new one instead of bridging to a leg that is gone
+            slot = self.agents.get(event.attempt_id.removeprefix("agent:"))
+            if slot is not None and slot.leg_id == event.call_id:
+                slot.leg_id = None
 
     async def _consume(self) -> None:
         while True:
@@ -741,7 +755,12 @@ class DiallerRuntime:
             self.stats.min_unanswered_ring_s = min(self.stats.min_unanswered_ring_s, ring)
             self._close(ctx, CallOutcome.NO_ANSWER, ring_s=ring)
         elif kind == CallEventKind.FAILED:
-            self._close(ctx, CallOutcome.NETWORK_FAILURE)
+            if ctx.agent_id is not None:
+                # the line died under a conversation: the agent still finishes the record
+                # and gives the outcome, as if the called person had hung up
+                ctx.remote_gone = True
+            else:
+                self._close(ctx, CallOutcome.NETWORK_FAILURE)
         elif kind == CallEventKind.PROMPT_FINISHED:
             if ctx.abandoned and ctx.call_id:
                 await self.engine.hangup(ctx.call_id)

@@ -23,7 +23,7 @@ from typing import Any
 
 import structlog
 
-from gatehouse.domain.errors import ComplianceRefused
+from gatehouse.domain.errors import ComplianceRefused, GatehouseError
 from gatehouse.telephony.port import (
     AnsweredBy,
     CallEvent,
@@ -37,7 +37,15 @@ from gatehouse.telephony.port import (
 
 log = structlog.get_logger(__name__)
 
-KeyProvider = Callable[[str], tuple[bytes, str]]  # tenant -> (tenant key, key id)
+log = structlog.get_logger("gatehouse.sip.engine")
+
+KeyProvider = Callable[[str], tuple[bytes, str]]
+
+
+class EngineUnavailable(GatehouseError):
+    """The engine cannot place calls right now (its media worker is restarting)."""
+
+    error_id = "engine-unavailable"  # tenant -> (tenant key, key id)
 
 
 def free_loopback_port() -> int:
@@ -123,6 +131,8 @@ class SipEngine:
         self._ready = asyncio.Event()
         self.worker_restarts = 0
         self._listen = ""
+        self._closing = False
+        self._restarter: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     @property
@@ -134,7 +144,10 @@ class SipEngine:
         return self._proc.pid if self._proc and self._proc.returncode is None else None
 
     async def start(self) -> None:
-        listen = self._listen = self.config.listen or f"127.0.0.1:{free_loopback_port()}"
+        # a restarted worker keeps the address the trunk already knows
+        listen = self._listen = (
+            self._listen or self.config.listen or f"127.0.0.1:{free_loopback_port()}"
+        )
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -149,6 +162,9 @@ class SipEngine:
         await asyncio.wait_for(self._ready.wait(), 20)
 
     async def close(self) -> None:
+        self._closing = True
+        if self._restarter is not None:
+            self._restarter.cancel()
         if self._proc and self._proc.returncode is None:
             with contextlib.suppress(Exception):
                 await self._send({"op": "shutdown"})
@@ -160,7 +176,8 @@ class SipEngine:
             self._reader.cancel()
 
     async def _send(self, command: dict[str, Any]) -> None:
-        assert self._proc and self._proc.stdin
+        if not self._ready.is_set() or self._proc is None or self._proc.stdin is None:
+            raise EngineUnavailable("the media worker is restarting: no call can be placed now")
         self._proc.stdin.write((json.dumps(command) + "\n").encode())
         await self._proc.stdin.drain()
 
@@ -173,6 +190,7 @@ class SipEngine:
             with contextlib.suppress(ValueError):
                 self._on_worker_event(json.loads(line))
         # The worker is gone: every live call is lost; report them so they are reconciled.
+        self._ready.clear()
         for call in list(self._calls.values()):
             if not call.finished:
                 call.finished = True
@@ -185,6 +203,30 @@ class SipEngine:
                         reason="media worker lost",
                     )
                 )
+        self._calls.clear()
+        self._by_attempt.clear()
+        if not self._closing:
+            self._restarter = asyncio.ensure_future(self._restart(proc))
+
+    async def _restart(self, dead: asyncio.subprocess.Process) -> None:
+        """Bring a lost media worker back (backing off up to 5 s between tries) so the
+        runtime can dial again; its calls were reported FAILED above."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(dead.wait(), 5)
+        delay = 0.2
+        while not self._closing:
+            try:
+                await self.start()
+            except Exception as exc:  # e.g. the port not free yet: try again
+                log.warning("media_worker_restart_failed", error=repr(exc))
+                if self._proc is not None and self._proc.returncode is None:
+                    self._proc.kill()
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
+                continue
+            self.worker_restarts += 1
+            log.warning("media_worker_restarted", restarts=self.worker_restarts)
+            return
 
     # -- port --------------------------------------------------------------------------
     def subscribe(self, listener: CallEventListener) -> None:
@@ -211,6 +253,15 @@ class SipEngine:
             record=request.record,
         )
         self._by_attempt[request.attempt_id] = call_id
+        try:
+            await self._send_dial(request, call_id, number)
+        except Exception:
+            self._calls.pop(call_id, None)
+            self._by_attempt.pop(request.attempt_id, None)
+            raise
+        return call_id
+
+    async def _send_dial(self, request: DialRequest, call_id: str, number: str) -> None:
         await self._send(
             {
                 "op": "dial",
@@ -220,7 +271,6 @@ class SipEngine:
                 "headers": {"X-Gatehouse-Campaign": request.campaign_id},
             }
         )
-        return call_id
 
     async def hangup(self, call_id: str) -> None:
         await self._send({"op": "hangup", "call": call_id})
