@@ -43,6 +43,7 @@ from gatehouse.services.dialler.sipnet import (
 )
 from gatehouse.services.dialler.vaultsync import sync_contacts, vault_resolver
 from gatehouse.telephony.clock import RealClock
+from gatehouse.telephony.sip.engine import SipEngine
 from tests.integration.sip.conftest import start_peer, stop_peer
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow, pytest.mark.timeout(180)]
@@ -73,19 +74,20 @@ def _numbers() -> dict[str, dict[str, object]]:
     return numbers
 
 
-def test_campaign_over_real_sip_records_both_voices_and_dials_each_number_once(
-    session_factory: sessionmaker[Session], tmp_path: Path
-) -> None:
+def _vault_campaign(
+    session_factory: sessionmaker[Session], tmp_path: Path, slug: str, numbers: list[str]
+) -> tuple[KeyRing, DiallerStore, CampaignConfig]:
+    """A running vault campaign of ``numbers`` (retry delays long enough that each number
+    is dialled once in a test), its contacts synced to the dialler."""
     keyring = KeyRing.from_file(tmp_path / "master.key")
     with transaction(session_factory) as s:
-        vault.create_campaign(s, slug="sip1", name="SIP campaign", tenant="client-a")
-    everyone = [*PEOPLE, BUSY, NO_ANSWER, MACHINE]
+        vault.create_campaign(s, slug=slug, name=f"SIP {slug}", tenant="client-a")
     csv_file = tmp_path / "contacts.csv"
     csv_file.write_text(
-        "first_name,phone\n" + "".join(f"P{i},{n}\n" for i, n in enumerate(everyone)),
+        "first_name,phone\n" + "".join(f"P{i},{n}\n" for i, n in enumerate(numbers)),
         encoding="utf-8",
     )
-    vault.import_contacts(session_factory, keyring, csv_file, "sip1")
+    vault.import_contacts(session_factory, keyring, csv_file, slug)
     store = DiallerStore(session_factory)
     now = time.time()
     retry = {outcome: 6 * HOUR for outcome in CallOutcome}
@@ -97,28 +99,45 @@ def test_campaign_over_real_sip_records_both_voices_and_dials_each_number_once(
         wrap_up_s=1.0,
         retry_delay_s=retry,
     )
-    store.create_campaign("sip1", "SIP campaign", config, at=now)
-    assert sync_contacts(store, session_factory, "sip1") == len(everyone)
-    store.save_campaign("sip1", at=now, status=CampaignStatus.RUNNING)
+    store.create_campaign(slug, f"SIP {slug}", config, at=now)
+    assert sync_contacts(store, session_factory, slug) == len(numbers)
+    store.save_campaign(slug, at=now, status=CampaignStatus.RUNNING)
+    return keyring, store, config
 
+
+def _sip_engine(
+    session_factory: sessionmaker[Session],
+    keyring: KeyRing,
+    config: CampaignConfig,
+    peer_listen: str,
+    agents: list[str],
+    tmp_path: Path,
+) -> SipEngine:
+    return build_sip_engine(
+        trunk=peer_listen,
+        phones=agent_phones(agents, f"sip:{{agent}}@{peer_listen}"),
+        resolver=vault_resolver(session_factory, keyring),
+        keys=recordings.engine_key_provider(session_factory, keyring),
+        on_recording=recordings.registrar(session_factory),
+        recordings_dir=tmp_path / "recordings",
+        tenant="client-a",
+        prompt_id=config.information_prompt,
+        prompt_file=information_prompt(
+            information_message_text("Northfield Research", config.caller_id), tmp_path / "tts"
+        ),
+    )
+
+
+def test_campaign_over_real_sip_records_both_voices_and_dials_each_number_once(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    everyone = [*PEOPLE, BUSY, NO_ANSWER, MACHINE]
+    keyring, store, config = _vault_campaign(session_factory, tmp_path, "sip1", everyone)
     (tmp_path / "peer").mkdir()
     proc, peer = start_peer(tmp_path / "peer", _numbers())
     try:
         peer.wait_for("ready", timeout=40)
-        prompt = information_prompt(
-            information_message_text("Northfield Research", config.caller_id), tmp_path / "tts"
-        )
-        engine = build_sip_engine(
-            trunk=peer.listen,
-            phones=agent_phones(AGENTS, f"sip:{{agent}}@{peer.listen}"),
-            resolver=vault_resolver(session_factory, keyring),
-            keys=recordings.engine_key_provider(session_factory, keyring),
-            on_recording=recordings.registrar(session_factory),
-            recordings_dir=tmp_path / "recordings",
-            tenant="client-a",
-            prompt_id=config.information_prompt,
-            prompt_file=prompt,
-        )
+        engine = _sip_engine(session_factory, keyring, config, peer.listen, AGENTS, tmp_path)
 
         async def main() -> dict[str, int]:
             await engine.start()
@@ -290,43 +309,13 @@ def test_campaign_survives_a_killed_media_worker_without_losing_an_outcome(
     import os
     import signal
 
-    keyring = KeyRing.from_file(tmp_path / "master.key")
-    with transaction(session_factory) as s:
-        vault.create_campaign(s, slug="sip2", name="SIP restart", tenant="client-a")
-    csv_file = tmp_path / "contacts.csv"
-    csv_file.write_text(
-        "first_name,phone\n" + "".join(f"P{i},{n}\n" for i, n in enumerate(PEOPLE)),
-        encoding="utf-8",
-    )
-    vault.import_contacts(session_factory, keyring, csv_file, "sip2")
-    store = DiallerStore(session_factory)
-    now = time.time()
-    retry = {outcome: 6 * HOUR for outcome in CallOutcome}
-    retry[CallOutcome.ABANDONED] = 72 * HOUR
-    config = CampaignConfig(
-        windows=ALL_DAY, pacer="progressive", wrap_up_s=1.0, retry_delay_s=retry
-    )
-    store.create_campaign("sip2", "SIP restart", config, at=now)
-    sync_contacts(store, session_factory, "sip2")
-    store.save_campaign("sip2", at=now, status=CampaignStatus.RUNNING)
+    keyring, store, config = _vault_campaign(session_factory, tmp_path, "sip2", PEOPLE)
     agent = AGENTS[0]
     (tmp_path / "peer").mkdir()
     proc, peer = start_peer(tmp_path / "peer", _numbers())
     try:
         peer.wait_for("ready", timeout=40)
-        engine = build_sip_engine(
-            trunk=peer.listen,
-            phones=agent_phones([agent], f"sip:{{agent}}@{peer.listen}"),
-            resolver=vault_resolver(session_factory, keyring),
-            keys=recordings.engine_key_provider(session_factory, keyring),
-            recordings_dir=tmp_path / "recordings",
-            tenant="client-a",
-            prompt_id=config.information_prompt,
-            prompt_file=information_prompt(
-                information_message_text("Northfield Research", config.caller_id),
-                tmp_path / "tts",
-            ),
-        )
+        engine = _sip_engine(session_factory, keyring, config, peer.listen, [agent], tmp_path)
 
         async def main() -> str:
             await engine.start()

@@ -118,6 +118,18 @@ def _state(row: DialContact) -> DialState:
     )
 
 
+def _contact_of(session: Session, att: DialAttempt) -> DialContact | None:
+    """The attempt's contact row, locked for the update that closes the attempt."""
+    return session.scalar(
+        select(DialContact)
+        .where(
+            DialContact.campaign_id == att.campaign_id,
+            DialContact.contact_ref == att.contact_ref,
+        )
+        .with_for_update()
+    )
+
+
 def _write_state(row: DialContact, s: DialState, *, max_attempts: int) -> None:
     row.attempts = s.attempts
     row.last_outcome = s.last_outcome.value if s.last_outcome else None
@@ -470,14 +482,7 @@ class DiallerStore:
             att.ended_at = ended_at if ended_at is not None else at
             if ring_s is not None:
                 att.ring_s = ring_s
-            row = s.scalar(
-                select(DialContact)
-                .where(
-                    DialContact.campaign_id == att.campaign_id,
-                    DialContact.contact_ref == att.contact_ref,
-                )
-                .with_for_update()
-            )
+            row = _contact_of(s, att)
             if row is not None:
                 _write_state(row, after, max_attempts=max_attempts)
                 if not row.done:
@@ -560,14 +565,7 @@ class DiallerStore:
                 att.outcome = CallOutcome.UNKNOWN.value
                 att.outcome_at = now
                 att.reconciled = True
-                row = s.scalar(
-                    select(DialContact)
-                    .where(
-                        DialContact.campaign_id == campaign_id,
-                        DialContact.contact_ref == att.contact_ref,
-                    )
-                    .with_for_update()
-                )
+                row = _contact_of(s, att)
                 if row is not None:
                     row.in_progress = False
                     row.last_outcome = CallOutcome.UNKNOWN.value
@@ -773,14 +771,7 @@ class DiallerStore:
                 return False
             att.outcome = outcome.value
             att.outcome_at = at
-            row = s.scalar(
-                select(DialContact)
-                .where(
-                    DialContact.campaign_id == att.campaign_id,
-                    DialContact.contact_ref == att.contact_ref,
-                )
-                .with_for_update()
-            )
+            row = _contact_of(s, att)
             untouched = (
                 row is not None
                 and not row.in_progress
