@@ -206,7 +206,10 @@ def test_board_snapshot_from_the_database(session_factory: sessionmaker[Session]
         board = snapshot(store, clock.now())  # what another process would see, mid-run
         live = {a: s.machine.state.value for a, s in runtime.agents.items()}
         closed = store.counts("b").connects
-        on_agents = sum(1 for c in runtime.calls.values() if c.agent_id and not c.closed)
+        # (read with no await in between: nothing moves while we look)
+        on_agents = sum(
+            1 for a in store.attempts("b") if a.outcome is None and a.connected_at is not None
+        )
         await task
         await network.close()
         return board, live, closed, on_agents
