@@ -466,6 +466,10 @@ class DiallerRuntime:
         self.store.record_state(
             slot.machine, change, worker_id=self.worker_id, attempt_id=slot.attempt_id
         )
+        self._changed(slot)
+
+    def _changed(self, slot: AgentSlot) -> None:
+        """Wake whoever watches this agent (the desk's SSE stream, the wallboard)."""
         slot.version += 1
         slot.changed.set()
         slot.changed = asyncio.Event()
@@ -962,9 +966,7 @@ class DiallerRuntime:
             attempt_id, outcome, at=self.clock.now(), agent_id=agent_id, config=self.config
         )
         slot.recovered = None
-        slot.version += 1
-        slot.changed.set()
-        slot.changed = asyncio.Event()
+        self._changed(slot)
         if not ok:
             raise Conflict("that call's outcome can no longer be changed")
         self.stats.outcomes[outcome.value] = self.stats.outcomes.get(outcome.value, 0) + 1

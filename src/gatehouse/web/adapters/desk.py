@@ -218,25 +218,33 @@ class RuntimeDesk:
     # ------------------------------------------------------------------ call hook
     def connected(self, runtime: DiallerRuntime, agent_id: str, ctx: CallCtx) -> None:
         """``CallHandler`` hook: a live call was bridged to ``agent_id``; start the script."""
+        self._open_record(runtime, agent_id, ctx.attempt_id, ctx.contact_ref, message="")
+        self._bump(agent_id)
+
+    def _open_record(
+        self, runtime: DiallerRuntime, agent_id: str, attempt_id: str, contact_ref: str, *,
+        message: str,
+    ) -> None:  # fmt: skip
+        """Put a call's approved display fields and its interview (started, or resumed for
+        the same attempt) on the agent's desk."""
         extra = self._x(agent_id)
-        display = self._display_fields(runtime.campaign_id, ctx.contact_ref)
-        extra.attempt_id = ctx.attempt_id
+        display = self._display_fields(runtime.campaign_id, contact_ref)
+        extra.attempt_id = attempt_id
         extra.display = tuple((field_label(k), v) for k, v in display.items())
         extra.connected_at = runtime.clock.now()
-        extra.message = ""
+        extra.message = message
         extra.interview = (
             self._interviews(
                 version_id=runtime.campaign.script_version_id,
                 campaign_id=runtime.campaign_id,
-                contact_ref=ctx.contact_ref,
-                attempt_id=ctx.attempt_id,
+                contact_ref=contact_ref,
+                attempt_id=attempt_id,
                 agent_id=agent_id,
                 display=display,
             )
             if self._interviews is not None
             else None
         )
-        self._bump(agent_id)
 
     # ------------------------------------------------------------------ AgentDeskPort
     def view(self, agent_id: str) -> DeskView:
@@ -322,25 +330,15 @@ class RuntimeDesk:
         the record and give the outcome (the call itself is gone)."""
         attempt_id, contact_ref = recovered
         if extra.attempt_id != attempt_id:
-            display = self._display_fields(runtime.campaign_id, contact_ref)
-            extra.attempt_id = attempt_id
-            extra.display = tuple((field_label(k), v) for k, v in display.items())
-            extra.connected_at = runtime.clock.now()
-            extra.message = (
-                "This call was cut off when the system restarted. The answers given so far "
-                "are saved: finish the record from what you heard, then set the outcome."
-            )
-            extra.interview = (
-                self._interviews(
-                    version_id=runtime.campaign.script_version_id,
-                    campaign_id=runtime.campaign_id,
-                    contact_ref=contact_ref,
-                    attempt_id=attempt_id,
-                    agent_id=agent_id,
-                    display=display,
-                )
-                if self._interviews is not None
-                else None
+            self._open_record(
+                runtime,
+                agent_id,
+                attempt_id,
+                contact_ref,
+                message=(
+                    "This call was cut off when the system restarted. The answers given so "
+                    "far are saved: finish the record from what you heard, then set the outcome."
+                ),
             )
         interview = extra.interview
         return CallView(
