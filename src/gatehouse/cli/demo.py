@@ -9,6 +9,10 @@ script approved;
 vault; the dialler runtime in real time on the simulated network with a dozen simulated
 agents; and the web app on http://127.0.0.1:8000. Ctrl-C stops it cleanly.
 
+``--engine sip`` runs the same demo over real SIP on loopback (``cli/demo_sip.py``): a PSTN
+peer process answers the calls and plays the agents' headsets, the SIP engine's media worker
+dials and records them.
+
 The calling window is widened to the whole day in the demo only: the network is simulated,
 nobody real is called, and a newcomer at 22:00 should still see calls flowing.
 """
@@ -24,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from datetime import time as dtime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -46,6 +50,9 @@ from gatehouse.web.adapters.desk import RoutingHandler, RuntimeDesk, RuntimeHost
 from gatehouse.web.app import create_app
 from gatehouse.web.services import WebServices
 
+if TYPE_CHECKING:
+    from gatehouse.cli.demo_sip import SipLine
+
 console = Console()
 
 DEMO_DIR = Path("var/demo")
@@ -53,6 +60,7 @@ CAMPAIGN_ID = "home-insurance-2026"
 CAMPAIGN_NAME = "Home insurance satisfaction 2026"
 #: The demo's agents are cleared (by the demo security officer, audited) for this long.
 DEMO_CLEARANCE_DAYS = 180
+ENGINES = ("simulated", "sip")
 ALL_DAY: dict[int, tuple[TimeRange, ...]] = dict.fromkeys(
     range(7), (TimeRange(start=dtime(0, 0), end=dtime(23, 59, 59)),)
 )
@@ -74,9 +82,12 @@ class DemoSystem:
     logins: list[Login] = field(default_factory=list)
     agent_logins: list[Login] = field(default_factory=list)
     contacts: int = 0
+    #: ``--engine sip``: the PSTN peer and SIP engine, started before the runtime host
+    sip: SipLine | None = None
 
     def app(self) -> Any:
-        return create_app(self.settings, self.services, background=[self.host])
+        background: list[Any] = [self.host] if self.sip is None else [self.sip, self.host]
+        return create_app(self.settings, self.services, background=background)
 
 
 def _password() -> str:
@@ -94,12 +105,17 @@ def build_demo(
     contacts_csv: Path | None = None,
     population: Population | None = None,
     call_log: Path | None = None,
+    engine: str = "simulated",
 ) -> DemoSystem:
     """Build the demo site from nothing. ``extra_agents`` adds human agent logins (bench);
     ``contacts_csv`` replaces the generated contacts (the canary crawl); ``population``
     replaces the simulated network's population; ``call_log`` makes the network keep its
-    durable log of every call it received (tests)."""
+    durable log of every call it received (tests). ``engine="sip"`` dials over real SIP on
+    loopback: the peer and engine start with the web app (``DemoSystem.sip``)."""
     from gatehouse.web.adapters import platform
+
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}")
 
     def step(text: str) -> None:
         if progress is not None:
@@ -118,8 +134,7 @@ def build_demo(
     url = settings.resolved_database_url()
     migrate.upgrade(url)
     step("fresh database migrated")
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(make_engine(url))
 
     site = platform.seed_site(settings, factory)
     logins = [
@@ -162,13 +177,23 @@ def build_demo(
     store.save_campaign(CAMPAIGN_ID, at=now, status=CampaignStatus.RUNNING)
 
     clock = RealClock()
-    network = SimulatedNetwork(
-        clock,
-        site.dial_time_resolver(),
-        population=population or Population(human=0.45, machine=0.12, busy=0.05, ring_median_s=6.0),
-        seed=2026,
-        call_log=call_log,
-    )
+    agent_ids = [user_ids[login.username] for login in [logins[0], *agent_logins]]
+    bot_ids = [f"sim-{i + 1:02d}" for i in range(bots)]
+    sip: SipLine | None = None
+    network: Any
+    if engine == "sip":
+        numbers = _sip_numbers(contacts if contacts_csv is None else 0)
+        sip = _sip_line(site, factory, data_dir, numbers, [*agent_ids, *bot_ids])
+        network = sip.engine
+    else:
+        network = SimulatedNetwork(
+            clock,
+            site.dial_time_resolver(),
+            population=population
+            or Population(human=0.45, machine=0.12, busy=0.05, ring_median_s=6.0),
+            seed=2026,
+            call_log=call_log,
+        )
     desk = RuntimeDesk(
         [],
         display_fields=site.display_fields,
@@ -176,28 +201,73 @@ def build_demo(
         clearance=site.clearance_check,
         audit=site.audit_now,
     )
+    # over SIP the bots talk shorter (real calls hold real lines), and a stop drains for
+    # a few seconds only: what is still open then is closed by the engine and reconciled
+    talk_s, wrap_s = (20.0, 5.0) if sip is not None else (45.0, 8.0)
     runtime = DiallerRuntime(
         store=store,
         engine=network,
         clock=clock,
         campaign_id=CAMPAIGN_ID,
-        handler=RoutingHandler(desk, BotHandler(seed=11, talk_median_s=45.0, wrap_s=8.0)),
+        handler=RoutingHandler(desk, BotHandler(seed=11, talk_median_s=talk_s, wrap_s=wrap_s)),
         tick_s=0.5,
+        drain_s=5.0 if sip is not None else 600.0,
     )
     desk.runtimes.append(runtime)
     until = date.today() + timedelta(days=DEMO_CLEARANCE_DAYS)
     for login in [logins[0], *agent_logins]:
         runtime.add_agent(user_ids[login.username], name=login.display_name)
         site.clear_agent(user_ids["security"], user_ids[login.username], [CAMPAIGN_ID], until)
-    for i in range(bots):
-        bot_id = f"sim-{i + 1:02d}"
+    for i, bot_id in enumerate(bot_ids):
         runtime.add_agent(bot_id, name=f"Simulated agent {i + 1:02d}", bot=True)
         runtime.login(bot_id)
         runtime.ready(bot_id)
-    step(f"dialler ready: {bots} simulated agents, real time, simulated network")
+    where = (
+        f"real SIP on loopback (PSTN peer {sip.peer.listen})"
+        if sip is not None
+        else "simulated network"
+    )
+    step(f"dialler ready: {bots} simulated agents, real time, {where}")
 
     services = site.web_services(desk)
-    return DemoSystem(settings, services, RuntimeHost(desk), logins, agent_logins, len(refs))
+    return DemoSystem(
+        settings, services, RuntimeHost(desk), logins, agent_logins, len(refs), sip=sip
+    )
+
+
+def _sip_numbers(contacts: int) -> list[str]:
+    from gatehouse.cli.demo_sip import contact_numbers
+
+    return contact_numbers(contacts)
+
+
+def _sip_line(
+    site: Any, factory: Any, data_dir: Path, numbers: list[str], agents: list[str]
+) -> SipLine:
+    """The PSTN peer (configured, not started) and the SIP engine dialling it."""
+    from gatehouse.cli.demo_sip import DemoPeer, SipLine, peer_numbers
+    from gatehouse.services import recordings
+    from gatehouse.services.dialler import sipnet
+
+    peer = DemoPeer(data_dir, peer_numbers(numbers, agents))
+    peer.write_config()
+    config = DiallerStore(factory).campaign(CAMPAIGN_ID).config
+    prompt = sipnet.information_prompt(
+        sipnet.information_message_text("Northfield Research", config.caller_id),
+        data_dir / "prompts",
+    )
+    engine = sipnet.build_sip_engine(
+        trunk=peer.listen,
+        phones=sipnet.agent_phones(agents, f"sip:{{agent}}@{peer.listen}"),
+        resolver=site.dial_time_resolver(),
+        keys=recordings.engine_key_provider(factory, site.keyring),
+        on_recording=recordings.registrar(factory),
+        recordings_dir=data_dir / "recordings",
+        tenant=sipnet.campaign_tenant(factory, CAMPAIGN_ID) or site.contacts.tenant,
+        prompt_id=config.information_prompt,
+        prompt_file=prompt,
+    )
+    return SipLine(peer, engine)
 
 
 def _print_logins(system: DemoSystem, url: str) -> None:
@@ -225,19 +295,44 @@ def demo(
     ] = 10_000,
     bots: Annotated[int, typer.Option(min=0, max=200, help="Simulated agents.")] = 12,
     data_dir: Annotated[Path, typer.Option(help="Wiped and rebuilt on every start.")] = DEMO_DIR,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="simulated: the simulated phone network; sip: real SIP on loopback to a "
+            "PSTN peer process (needs espeak-ng, sox and baresip)."
+        ),
+    ] = "simulated",
 ) -> None:
-    """Build a fresh demo site and run it live on the simulated phone network."""
+    """Build a fresh demo site and run it live on the simulated phone network (or SIP)."""
     import uvicorn
 
+    if engine not in ENGINES:
+        console.print(f"[red]--engine must be one of: {', '.join(ENGINES)}[/red]")
+        raise typer.Exit(2)
+    if engine == "sip":
+        from gatehouse.cli.demo_sip import missing_for_sip
+
+        missing = missing_for_sip()
+        if missing is not None:
+            console.print(f"[red]{missing}[/red]")
+            raise typer.Exit(2)
     started = time.perf_counter()
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
     ) as progress:
         progress.add_task("building the demo site", total=None)
-        system = build_demo(data_dir, contacts=contacts, bots=bots, port=port, progress=progress)
+        system = build_demo(
+            data_dir, contacts=contacts, bots=bots, port=port, progress=progress, engine=engine
+        )
     url = f"http://127.0.0.1:{port}"
     console.print(f"[bold]ready in {time.perf_counter() - started:.1f} s[/bold]")
     _print_logins(system, url)
+    if system.sip is not None:
+        peer = system.sip.peer
+        console.print(
+            f"Calls go over SIP to the PSTN peer on {peer.listen} (config {peer.config_file}, "
+            f"log {peer.log}); recordings in {data_dir / 'recordings'}."
+        )
     config = uvicorn.Config(
         system.app(), host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=3
     )

@@ -62,6 +62,8 @@ class PeerConfig(BaseModel):
     record_dir: Path = Path("pstn-peer-recordings")
     default: Behaviour = Behaviour()
     numbers: dict[str, Behaviour] = Field(default_factory=dict)
+    #: False: no WAV of what each call heard (a long-running demo; the log is still written)
+    record_heard: bool = True
 
     @classmethod
     def load(cls, path: Path) -> PeerConfig:
@@ -222,22 +224,25 @@ class PstnPeer:
             outgoing = bytes(RATE // 2) + speech(behaviour.greeting, self.cache)
         reply = speech(behaviour.reply, self.cache) if behaviour.behaviour == "person" else b""
         path = self.config.record_dir / f"call-{n}.wav"
+        keep = self.config.record_heard
         heard_first = False
         replied = False
         quiet_since: float | None = None
         end = time.monotonic() + behaviour.hangup_after_s
         read_audio(call, 32768)  # discard anything queued before the answer
-        with wave.open(str(path), "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(RATE)
+        with wave.open(str(path), "wb") if keep else contextlib.nullcontext() as wav:
+            if wav is not None:
+                wav.setnchannels(1)
+                wav.setsampwidth(2)
+                wav.setframerate(RATE)
             while tracked.closed_at is None and time.monotonic() < end:
                 if outgoing:
                     sent = write_audio(call, outgoing[:FRAME_BYTES])
                     outgoing = outgoing[sent:]
                 data = read_audio(call)
                 if data:
-                    wav.writeframes(data)
+                    if wav is not None:
+                        wav.writeframes(data)
                     loud = rms(data) > HEARD_RMS
                     if loud and not heard_first:
                         heard_first = True
@@ -261,7 +266,13 @@ class PstnPeer:
             with contextlib.suppress(Exception):
                 await call.hangup()
             self.log("hung_up", call=n)
-        self.log("closed", call=n, reason=tracked.closed_reason, answered=True, wav=str(path))
+        self.log(
+            "closed",
+            call=n,
+            reason=tracked.closed_reason,
+            answered=True,
+            wav=str(path) if keep else None,
+        )
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
