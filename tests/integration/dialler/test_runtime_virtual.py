@@ -147,6 +147,32 @@ def test_predictive_pacer_of_w1b_runs_in_the_runtime_and_holds_the_limit(
 
 
 @pytest.mark.slow
+def test_the_runtime_gives_the_predictive_pacer_the_ring_age_of_every_ringing_call(
+    session_factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answer timing (decision 0023) needs one ring age per ringing call; a mismatch would
+    silently turn it off."""
+    from gatehouse.domain.pacing import PacingSnapshot
+    from gatehouse.domain.pacing.predictive import PredictivePacer
+
+    seen: list[PacingSnapshot] = []
+    decide = PredictivePacer.decide
+
+    def recording(self: PredictivePacer, s: PacingSnapshot) -> int:
+        seen.append(s)
+        return decide(self, s)
+
+    monkeypatch.setattr(PredictivePacer, "decide", recording)
+    store = DiallerStore(session_factory)
+    _run(store, tmp_path / "calls.jsonl", agents=6, hours=0.25, pacer="predictive")
+    ringing = [s for s in seen if s.calls_ringing]
+    assert len(ringing) > 20
+    assert all(len(s.ringing_elapsed) == s.calls_ringing for s in seen)
+    assert all(0.0 <= e <= 120.0 for s in ringing for e in s.ringing_elapsed)
+    assert any(e > 1.0 for s in ringing for e in s.ringing_elapsed)
+
+
+@pytest.mark.slow
 def test_amd_false_positives_count_as_abandons_in_the_runtime_budget_and_report(
     session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:

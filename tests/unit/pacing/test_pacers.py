@@ -349,3 +349,146 @@ def test_start_up_waits_for_an_unbiased_handle_sample() -> None:
     assert _km_reaches(completed, [], 0.1)  # without the censored calls it would pass
     later = completed + [150.0 + 3 * i for i in range(300)]
     assert _km_reaches(later, [5.0 * i for i in range(40)], 0.1)
+
+
+# -- answer timing (decision 0023) -------------------------------------------------------
+
+
+def _trained_timing(seed: int, *, answer_timing: bool = True) -> PredictivePacer:
+    """Dial outcomes shaped like the scenarios: live answers ring 2–14 s, busy 3 s, invalid
+    2 s, no answers the full 20 s; 30 % live."""
+    import random
+
+    rng = random.Random(seed)
+    pacer = PredictivePacer(refresh_s=0.0, answer_timing=answer_timing)
+    for i in range(800):
+        u = rng.random()
+        if u < 0.3:
+            pacer.observe(Outcome(T0 + i, "human", rng.uniform(2.0, 14.0)))
+        elif u < 0.4:
+            pacer.observe(Outcome(T0 + i, "busy", 3.0))
+        elif u < 0.45:
+            pacer.observe(Outcome(T0 + i, "invalid", 2.0))
+        else:
+            pacer.observe(Outcome(T0 + i, "no_answer", 20.0))
+    for _ in range(300):
+        pacer.observe(Outcome(T0 + 800, "handled", 0.0, handle_s=rng.lognormvariate(5.0, 0.6)))
+    pacer.decide(snap(T0, agents_ready=0))  # running since T0
+    return pacer
+
+
+def test_a_call_that_has_rung_long_is_less_likely_to_need_an_agent() -> None:
+    import numpy as np
+
+    pacer = _trained_timing(1)
+    p = pacer.p_live
+    q = pacer._q_ringing(np.array([0.0, 8.0, 15.0, 19.0]))
+    assert q[0] == pytest.approx(p)  # just dialled: the live-answer rate itself
+    # at 8 s: live answers still to come ≈ 0.3·6/12, others still ringing ≈ 0.55 (no answers)
+    assert q[1] == pytest.approx(0.15 / (0.15 + 0.55), abs=0.06)
+    assert q[2] == 0.0 and q[3] == 0.0  # no live answer rang that long: only no-answers left
+    assert np.all(np.diff(q) <= 1e-12)
+
+
+def test_answer_timing_needs_history() -> None:
+    import numpy as np
+
+    pacer = PredictivePacer()
+    for i in range(50):
+        pacer.observe(Outcome(T0 + i, "no_answer", 20.0))
+    q = pacer._q_ringing(np.array([0.0, 15.0]))
+    assert list(q) == [pacer.p_live, pacer.p_live]  # too few outcomes: every call counts at p
+
+
+def _team_with_ringing(elapsed: tuple[float, ...]) -> PacingSnapshot:
+    return snap(
+        T0 + 3000,
+        agents_logged_in=20,
+        agents_ready=2,
+        busy_elapsed=tuple(20.0 + 9 * i for i in range(18)),
+        calls_ringing=len(elapsed),
+        ringing_elapsed=elapsed,
+        live_calls=1000,
+        abandoned_calls=10,
+    )
+
+
+def test_just_dialled_ringing_calls_decide_as_the_old_model() -> None:
+    for seed in range(5):
+        s = _team_with_ringing((0.0,) * 8)
+        timed = _trained_timing(seed).decide(s)
+        assert timed == _trained_timing(seed, answer_timing=False).decide(s)
+
+
+def test_calls_ringing_long_leave_room_for_more_dials() -> None:
+    """Eight calls ringing: if they have rung 15 s they are almost surely no-answers, so the
+    pacer dials more than when they were just dialled (and than the old model, which could
+    not tell)."""
+    fresh_ring = _trained_timing(2).decide(_team_with_ringing((0.0,) * 8))
+    old_ring = _trained_timing(2).decide(_team_with_ringing((15.0,) * 8))
+    untimed = _trained_timing(2, answer_timing=False).decide(_team_with_ringing((15.0,) * 8))
+    assert old_ring > fresh_ring
+    assert untimed == fresh_ring
+
+
+def test_answer_timing_is_off_when_the_dialler_gives_no_ring_ages() -> None:
+    """The runtime reports only a count of calls ringing: the pacer then counts each at p."""
+    s = _team_with_ringing((15.0,) * 8)
+    without_ages = snap(
+        s.now,
+        agents_logged_in=s.agents_logged_in,
+        agents_ready=s.agents_ready,
+        busy_elapsed=s.busy_elapsed,
+        calls_ringing=8,
+        live_calls=s.live_calls,
+        abandoned_calls=s.abandoned_calls,
+    )
+    assert _trained_timing(3).decide(without_ages) == _trained_timing(3).decide(
+        _team_with_ringing((0.0,) * 8)
+    )
+
+
+def test_with_ring_ages_decisions_between_refreshes_are_never_bolder() -> None:
+    """Calls placed since the forecast count at p and calls resolved since stay counted, so a
+    cached forecast never dials more than a fresh one at that moment."""
+    import random
+
+    rng = random.Random(7)
+    overdialled = 0
+    for case in range(100):
+        agents = rng.choice([10, 20, 50])
+        ready = rng.randint(0, 3)
+        elapsed = [rng.uniform(5, 400) for _ in range(agents - ready)]
+        ringing = [rng.uniform(0, 19) for _ in range(rng.randint(0, agents // 3))]
+        first = snap(
+            T0 + 900,
+            agents_logged_in=agents,
+            agents_ready=ready,
+            busy_elapsed=tuple(elapsed),
+            calls_ringing=len(ringing),
+            ringing_elapsed=tuple(ringing),
+            live_calls=1000,
+            abandoned_calls=5,
+        )
+        cached = _trained_timing(case)
+        cached.refresh_s = 2.0
+        placed = cached.decide(first)  # forecast taken here
+        overdialled += placed > max(0, ready - len(ringing))
+        freed = rng.randint(0, 2)
+        taken = rng.randint(0, min(2, ready + freed))
+        resolved = rng.randint(0, len(ringing))
+        later_ringing = ringing[resolved:] + [0.0] * placed
+        later = snap(
+            T0 + 900,
+            agents_logged_in=agents,
+            agents_ready=ready + freed - taken,
+            busy_elapsed=tuple(elapsed[freed:] + [0.0] * taken),
+            calls_ringing=len(later_ringing),
+            ringing_elapsed=tuple(later_ringing),
+            live_calls=1000,
+            abandoned_calls=5,
+        )
+        fresh = _trained_timing(case)
+        fresh.decide(first)
+        assert cached.decide(later) <= fresh.decide(later), case
+    assert overdialled > 20

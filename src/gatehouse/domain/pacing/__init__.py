@@ -23,6 +23,9 @@ class PacingSnapshot:
         default_factory=tuple
     )  # per busy agent: seconds into talk+wrap
     calls_ringing: int = 0
+    # per ringing call: seconds since it was dialled (optional; when it does not match
+    # calls_ringing, a model-based pacer treats every ringing call as just dialled)
+    ringing_elapsed: Sequence[float] = field(default_factory=tuple)
     calls_waiting: int = 0  # answered, waiting for an agent
     calls_live: int = 0  # connected to agents (VICIdial counts these in "existing calls")
     # compliance so far (the governing window: the worse of calendar day and rolling 24 h)

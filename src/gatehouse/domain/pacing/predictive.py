@@ -2,8 +2,11 @@
 
 At each decision it asks: if I start ``n`` more calls now, how many live answers ``X`` will
 arrive in the next ring time, and how many agents ``Y`` will be free to take them?
-- ``X ~ Binomial(ringing + n, p)`` with ``p`` the live-answer probability learned online
+- ``X = X_ringing + Binomial(n, p)`` with ``p`` the live-answer probability learned online
   (Beta prior, exponentially forgotten so a falling answer rate is followed within minutes).
+  A call already ringing for ``e`` seconds counts with ``P(live | still ringing at e)`` from
+  the ring times of recent outcomes (answer timing, decision 0023): most calls that have rung
+  long are no-answers. Without ring ages in the snapshot every ringing call counts at ``p``.
 - ``Y`` = ready agents + busy agents finishing within the expected ring time ``τ``: each busy
   agent with ``a`` seconds elapsed frees with ``P(H ≤ a + τ | H > a)`` from the empirical
   handle-time sample (a Poisson-binomial, by convolution).
@@ -57,6 +60,7 @@ class PredictivePacer:
         kappa_min: float = 0.05,
         max_model_risk: float = 0.5,
         ramp_live_calls: float = 500.0,
+        answer_timing: bool = True,
     ) -> None:
         if not 0 < operating_target <= limit:
             raise ValueError("operating target must be positive and at most the limit")
@@ -74,6 +78,14 @@ class PredictivePacer:
         self._handle_sum = 0.0
         self._sorted_handle: np.ndarray | None = None  # array view of _handle_sorted (cache)
         self._live_rate: deque[float] = deque(maxlen=2000)  # answer times of live calls
+        # Answer timing: the ring times of recent dial outcomes, split into live answers (they
+        # need an agent) and the rest, so a call still ringing after e seconds is weighed by
+        # P(live | still ringing at e) instead of p (most calls that have rung long are
+        # no-answers that will time out).
+        self.answer_timing = answer_timing
+        self._ring_outcomes: deque[tuple[float, bool]] = deque(maxlen=2000)
+        self._ring_split: tuple[np.ndarray, np.ndarray] | None = None  # sorted (live, other)
+        self._placed_since_refresh = 0
         self.last_alpha = 0.0
         self.alpha_cap = 4.0
         self._first_seen: float | None = None
@@ -109,6 +121,8 @@ class PredictivePacer:
             return
         self._forget(outcome.at)
         self._dials += 1
+        self._ring_outcomes.append((outcome.ring_s, outcome.kind == "human"))
+        self._ring_split = None
         if outcome.abandoned:
             self._decay_calibration(outcome.at)
             self._seen_abandons += 1.0
@@ -185,6 +199,33 @@ class PredictivePacer:
         probs: np.ndarray = np.where(survive_a <= 0, 0.9, 1.0 - survive_b / safe)
         return probs
 
+    def _q_ringing(self, elapsed: np.ndarray) -> np.ndarray:
+        """P(a call ringing for ``elapsed`` s will be a live answer), per call.
+
+        ``p·S_live(e) / (p·S_live(e) + (1 − p)·S_other(e))`` with ``S`` the empirical survival
+        of ring times of live answers and of all other outcomes (busy, invalid, no answer,
+        machine verdicts), and ``p`` the (forgetful) live-answer rate. A just-dialled call
+        gets ``p``; with too little history (or where fewer than 10 outcomes rang that long)
+        a call gets ``p`` too, the old and stricter assumption.
+        """
+        p = self.p_live
+        if len(self._ring_outcomes) < 200:
+            return np.full(len(elapsed), p)
+        if self._ring_split is None:
+            live = np.sort(np.array([r for r, is_live in self._ring_outcomes if is_live]))
+            other = np.sort(np.array([r for r, is_live in self._ring_outcomes if not is_live]))
+            self._ring_split = (live, other)
+        live, other = self._ring_split
+        if len(live) < 20 or len(other) < 20:
+            return np.full(len(elapsed), p)
+        live_gt = len(live) - np.searchsorted(live, elapsed, "right")
+        other_gt = len(other) - np.searchsorted(other, elapsed, "right")
+        a = p * live_gt / len(live)
+        b = (1.0 - p) * other_gt / len(other)
+        q = np.where(live_gt + other_gt >= 10, a / np.maximum(a + b, 1e-12), p)
+        bounded: np.ndarray = np.minimum(q, p)
+        return bounded
+
     # -- deciding -----------------------------------------------------------------------
     def _alpha(self, s: PacingSnapshot) -> float:
         if self._first_seen is None:
@@ -195,9 +236,7 @@ class PredictivePacer:
             # "2 × median of completed calls" test passed within two minutes and the first
             # hour's cumulative rate reached 20 %). Wait until the Kaplan-Meier estimate,
             # which counts the calls still going as censored, has seen its 90th percentile.
-            if len(self._handle) < 100 or not _km_reaches(
-                self._handle_sorted, s.busy_elapsed, 0.1
-            ):
+            if len(self._handle) < 100 or not _km_reaches(self._handle_sorted, s.busy_elapsed, 0.1):
                 return 0.0
             self._warm = True
         if s.live_calls < 50:
@@ -235,6 +274,7 @@ class PredictivePacer:
             or removed >= 3
         ):
             self._forecast = self._refresh(s)
+            self._placed_since_refresh = 0
             removed = 0
         forecast = self._forecast
         # Marginal test: the abandons the extra calls add must fit alpha of the live calls
@@ -245,8 +285,14 @@ class PredictivePacer:
         # Y = (ready − waiting − agents freed since the forecast) + Y_busy: a freed agent is
         # not credited (it was counted as possibly free in Y_busy), an agent taken since is
         # not counted as possibly free: both only make the test stricter until the refresh.
-        base = s.calls_ringing + floor
-        offset = s.agents_ready - s.calls_waiting - removed
+        # With answer timing the calls ringing at the forecast are in its pmf (each weighed by
+        # its chance of still becoming a live answer); the calls placed since count at p, and
+        # calls resolved since stay counted: both only make the test stricter.
+        if forecast.ringing_in is None:
+            base = s.calls_ringing + floor
+        else:
+            base = self._placed_since_refresh + floor
+        offset = s.agents_ready - s.calls_waiting - removed - forecast.shift
         extra = min(MAX_EXTRA, s.agents_logged_in)
         # The threshold per extra call, in the model's own terms; never so loose that the test
         # passes whatever the model says (a call more likely than not to find no agent).
@@ -261,35 +307,63 @@ class PredictivePacer:
             accepted = spent
         if placed:
             self._pending.append((s.now, forecast.p * accepted))
+        self._placed_since_refresh += floor + placed
         return floor + placed
 
     def _refresh(self, s: PacingSnapshot) -> _Forecast:
         tau = self._tau()
         elapsed = np.asarray(s.busy_elapsed, dtype=float)
         probs = self._p_free_many(elapsed, tau)
+        y_busy = _poisson_binomial(probs[probs > 0.0])
+        ringing_in: int | None = None
+        shift = 0
+        if self.answer_timing and len(s.ringing_elapsed) == s.calls_ringing:
+            # W = Y_busy − X_ringing, stored shifted by R = max X_ringing so it starts at 0:
+            # P(X_new − W ≥ d) = P(X_new − (W + R) ≥ d − R).
+            q = self._q_ringing(np.asarray(s.ringing_elapsed, dtype=float))
+            x_ring = _poisson_binomial(q[q > 0.0])
+            shift = len(x_ring) - 1
+            y_busy = np.convolve(y_busy, x_ring[::-1])
+            ringing_in = s.calls_ringing
         return _Forecast(
             at=s.now,
             logged_in=s.agents_logged_in,
             busy=len(elapsed),
             p=self.p_live,
-            y_busy=_poisson_binomial(probs[probs > 0.0]),
+            y_busy=y_busy,
+            ringing_in=ringing_in,
+            shift=shift,
         )
 
 
 class _Forecast:
     """The model at one moment: the pmf of busy agents free within τ, and p.
 
+    With answer timing, ``y_busy`` is the pmf of ``Y_busy − X_ringing + shift`` (the calls
+    ringing at the forecast folded in, shifted to start at 0); callers subtract ``shift``
+    from ``d``.
+
     ``p_excess_at_least(m, d)`` is ``P(X_m − Y_busy ≥ d)`` with ``X_m ~ Binomial(m, p)``, which
     equals ``P(X_m ≥ max(0, Y_busy + d))`` (X ≥ 0), i.e. the chance the m-th call's live answer
     finds no agent when ``d`` agents are surely free; rows are computed once per ``m``.
     """
 
-    __slots__ = ("_rows", "at", "busy", "logged_in", "p", "y_busy")
+    __slots__ = ("_rows", "at", "busy", "logged_in", "p", "ringing_in", "shift", "y_busy")
 
     def __init__(
-        self, *, at: float, logged_in: int, busy: int, p: float, y_busy: np.ndarray
+        self,
+        *,
+        at: float,
+        logged_in: int,
+        busy: int,
+        p: float,
+        y_busy: np.ndarray,
+        ringing_in: int | None = None,
+        shift: int = 0,
     ) -> None:
         self.at = at
+        self.ringing_in = ringing_in  # calls ringing folded into y_busy (None: none)
+        self.shift = shift
         self.logged_in = logged_in
         self.busy = busy
         self.p = p

@@ -158,12 +158,21 @@ class DomainPacer:
             if s.machine.state not in (AgentState.LOGGED_OUT, AgentState.PAUSED)
         )
         live, abandoned, day_end = rt.governing_window(now)
+        # Ring ages (from the attempt's opening, as the ring_s reported to observe) let the
+        # pacer weigh a call that has rung long by its lower chance of a live answer; if they
+        # do not match the count, the pacer counts every ringing call as just dialled.
+        ringing = tuple(
+            max(0.0, now - c.opened_at)
+            for c in rt.calls.values()
+            if c.answered_at is None and not c.closed
+        )
         snapshot = PacingSnapshot(
             now=now,
             agents_logged_in=logged_in,
             agents_ready=ready_agents,
             busy_elapsed=tuple(busy),
             calls_ringing=dialling,
+            ringing_elapsed=ringing,
             calls_waiting=0,
             calls_live=sum(1 for c in rt.calls.values() if c.agent_id and not c.closed),
             live_calls=live,

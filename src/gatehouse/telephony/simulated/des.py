@@ -103,6 +103,7 @@ class Simulation:
         self._midnight = float("-inf")  # next local midnight, cached per day
         self.waiting: deque[_Waiting] = deque()
         self.ringing = 0
+        self._ringing_since: dict[int, float] = {}  # contact -> dial time, while it rings
         self.next_contact = 0
         self.calls_placed = 0
         self.human_answers = 0
@@ -284,6 +285,7 @@ class Simulation:
             self.next_contact += 1
             self.calls_placed += 1
             self.ringing += 1
+            self._ringing_since[contact] = self.now + delay
             self.ledger.dialled(str(contact), self.now + delay)
             mix = self._mix()
             u = self.rng_outcome.random()
@@ -312,6 +314,7 @@ class Simulation:
     def _on_result(self, payload: tuple[int, str, float]) -> None:
         contact, kind, ring = payload
         self.ringing -= 1
+        del self._ringing_since[contact]
         amd = self.sc.amd
         if kind == "no_answer":
             self.ledger.unanswered(ring)
@@ -435,6 +438,7 @@ class Simulation:
             agents_ready=self._n_idle,
             busy_elapsed=busy_elapsed,
             calls_ringing=self.ringing,
+            ringing_elapsed=tuple(max(0.0, self.now - t) for t in self._ringing_since.values()),
             calls_waiting=len(self.waiting),
             calls_live=len(busy_elapsed),
             live_calls=len(self.ledger.live),
