@@ -17,6 +17,7 @@ from gatehouse.adapters.storage.audit import recent, verify_chain
 from gatehouse.adapters.storage.db import transaction
 from gatehouse.adapters.storage.dialler import DiallerStore
 from gatehouse.adapters.storage.tables.dialler import DialAttempt
+from gatehouse.adapters.storage.tables.platform import User
 from gatehouse.config import Settings
 from gatehouse.domain.dialler.agents import AgentState
 from gatehouse.domain.dialler.config import CampaignConfig, TimeRange
@@ -152,6 +153,13 @@ def test_security_clears_and_the_desk_honours_it(session_factory: sessionmaker[S
     client.cookies.clear()
 
     csrf = login(client, "security1", "pw-security")
+    with transaction(session_factory) as s:  # the vetter as the platform knows them
+        s.add(
+            User(
+                id="security1", username="security1", display_name="Robin Vetter",
+                password_hash="-", roles='["security_officer"]', created_at=time.time(),
+            )
+        )  # fmt: skip
     page = client.get("/security/agents")
     assert page.status_code == 200 and "not vetted" in page.text
     until = date.today() + timedelta(days=5)
@@ -167,6 +175,7 @@ def test_security_clears_and_the_desk_honours_it(session_factory: sessionmaker[S
     )
     assert saved.status_code == 200
     assert "clearance expires in 5 days" in saved.text and 'data-clearance="cleared"' in saved.text
+    assert "Robin Vetter" in saved.text  # who vetted, by name, not by internal id
     _no_inline_code(saved.text)
     bad = client.put(
         "/api/v1/agents/agent1/clearance",

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gatehouse.adapters.storage import audit
 from gatehouse.adapters.storage.db import transaction
 from gatehouse.adapters.storage.dialler import DiallerStore
+from gatehouse.adapters.storage.tables.platform import User
 from gatehouse.domain.clearance import ClearanceStatus
 from gatehouse.domain.errors import ValidationFailed
 from gatehouse.services import clearance as clearance_service
@@ -57,9 +59,10 @@ class SecurityServices:
         names = {c.campaign_id: c.name for c in self._store.campaigns()}
         with transaction(self._factory) as session:
             lines = clearance_service.list_clearances(session)
+            staff = _display_names(session)
         people = {row.agent_id: row.name for row in self._store.agents() if not row.bot}
         rows = [
-            _view(agent_id, people.get(agent_id, agent_id), lines.get(agent_id), names)
+            _view(agent_id, people.get(agent_id, agent_id), lines.get(agent_id), names, staff)
             for agent_id in sorted(set(people) | set(lines))
         ]
         return sorted(rows, key=lambda r: (r.warning == "", r.name))
@@ -92,9 +95,17 @@ class SecurityServices:
                 change.agent_id,
                 clearance_service.today(),
             )
+            staff = _display_names(session)
         people = {row.agent_id: row.name for row in self._store.agents() if not row.bot}
         names = dict(self.campaign_choices())
-        return _view(change.agent_id, people.get(change.agent_id, change.agent_id), saved, names)
+        return _view(
+            change.agent_id, people.get(change.agent_id, change.agent_id), saved, names, staff
+        )
+
+
+def _display_names(session: Session) -> dict[str, str]:
+    """User id -> display name, to show who vetted an agent (not their internal id)."""
+    return {uid: name for uid, name in session.execute(select(User.id, User.display_name))}
 
 
 def _view(
@@ -102,6 +113,7 @@ def _view(
     name: str,
     line: clearance_service.ClearanceLine | None,
     campaign_names: dict[str, str],
+    staff: dict[str, str],
 ) -> AgentClearance:
     record = line.clearance if line is not None else None
     if line is None or record is None:
@@ -116,7 +128,7 @@ def _view(
         campaign_ids=ids,
         days_left=line.days_left,
         warning=line.warning,
-        vetted_by=record.vetted_by,
+        vetted_by=staff.get(record.vetted_by, record.vetted_by),
         vetted_at=datetime.fromtimestamp(record.vetted_at).strftime("%d %b %Y, %H:%M"),
         note=record.note,
     )
