@@ -56,6 +56,8 @@ def test_call_reaches_the_desk_and_outcome_is_recorded(
     )
     desk.runtimes.append(runtime)
     runtime.add_agent("agent1", name="Agent One")
+    # a new agent's "time in state" starts now, not at the epoch (the wallboard shows it)
+    assert runtime.agent("agent1").machine.since >= now
     host = RuntimeHost(desk)
 
     async def scenario() -> None:

@@ -448,7 +448,12 @@ class DiallerRuntime:
         campaigns = campaigns or (self.campaign_id,)
         self.store.ensure_agent(agent_id, name=name or agent_id, campaigns=campaigns, bot=bot)
         loaded = self.store.load_agent(agent_id)
-        machine = loaded[0] if loaded else AgentMachine(agent_id, since=self.clock.now())
+        # an agent row that never changed state has no meaningful "since" (0): start it now
+        machine = (
+            loaded[0]
+            if loaded and loaded[0].since > 0
+            else AgentMachine(agent_id, since=self.clock.now())
+        )
         slot = AgentSlot(machine, name or agent_id, campaigns, bot)
         # a restart finds agents mid-call: their attempt was reconciled; they go to wrap-up
         # and (people, not bots) may finish the saved interview and give the outcome
