@@ -492,3 +492,32 @@ def test_with_ring_ages_decisions_between_refreshes_are_never_bolder() -> None:
         fresh.decide(first)
         assert cached.decide(later) <= fresh.decide(later), case
     assert overdialled > 20
+
+
+def test_the_simulator_gives_the_pacer_one_ring_age_per_ringing_call() -> None:
+    from pathlib import Path
+
+    from gatehouse.telephony.simulated.des import Simulation
+    from gatehouse.telephony.simulated.scenario import Scenario
+
+    root = Path(__file__).resolve().parents[3]
+    sc = Scenario.load(root / "scenarios" / "agents-20.yaml")
+    sim = Simulation(sc.model_copy(update={"duration": 900.0}), "predictive", 1)
+    seen: list[tuple[int, list[float]]] = []
+    decide = sim.pacer.decide
+
+    def recording(s: PacingSnapshot) -> int:
+        seen.append((s.calls_ringing, list(s.ringing_elapsed)))
+        return decide(s)
+
+    sim.pacer.decide = recording  # type: ignore[method-assign]
+    sim.run()
+    ringing = [ages for count, ages in seen if count]
+    assert len(ringing) > 100
+    assert all(len(ages) == count for count, ages in seen)
+    timeout = sc.rules.ring_timeout_s
+    assert all(0.0 <= a <= timeout for ages in ringing for a in ages)
+    assert any(a > 10.0 for ages in ringing for a in ages)
+    # a pacer that does not model answer timing is not given (or charged for) the ages
+    plain = Simulation(sc.model_copy(update={"duration": 60.0}), "progressive", 1)
+    assert not plain._ring_ages

@@ -43,10 +43,12 @@ from gatehouse.domain.pacing import Outcome, PacingSnapshot
 LOOKAHEAD_S = 900.0
 MATURE_S = 30.0
 MAX_EXTRA = 200
+RING_REBUILD = 100
 
 
 class PredictivePacer:
     name = "predictive"
+    uses_ring_ages = True  # reads PacingSnapshot.ringing_elapsed (decision 0023)
 
     def __init__(
         self,
@@ -84,7 +86,10 @@ class PredictivePacer:
         # no-answers that will time out).
         self.answer_timing = answer_timing
         self._ring_outcomes: deque[tuple[float, bool]] = deque(maxlen=2000)
-        self._ring_split: tuple[np.ndarray, np.ndarray] | None = None  # sorted (live, other)
+        # sorted (live, other) ring times; rebuilt after RING_REBUILD new outcomes (the shape
+        # of ring times moves slowly; the level p is applied at every forecast)
+        self._ring_split: tuple[np.ndarray, np.ndarray] | None = None
+        self._ring_new = 0
         self._placed_since_refresh = 0
         self.last_alpha = 0.0
         self.alpha_cap = 4.0
@@ -122,7 +127,7 @@ class PredictivePacer:
         self._forget(outcome.at)
         self._dials += 1
         self._ring_outcomes.append((outcome.ring_s, outcome.kind == "human"))
-        self._ring_split = None
+        self._ring_new += 1
         if outcome.abandoned:
             self._decay_calibration(outcome.at)
             self._seen_abandons += 1.0
@@ -211,10 +216,11 @@ class PredictivePacer:
         p = self.p_live
         if len(self._ring_outcomes) < 200:
             return np.full(len(elapsed), p)
-        if self._ring_split is None:
-            live = np.sort(np.array([r for r, is_live in self._ring_outcomes if is_live]))
-            other = np.sort(np.array([r for r, is_live in self._ring_outcomes if not is_live]))
-            self._ring_split = (live, other)
+        if self._ring_split is None or self._ring_new >= RING_REBUILD:
+            data = np.array(self._ring_outcomes)
+            is_live = data[:, 1] > 0.5
+            self._ring_split = (np.sort(data[is_live, 0]), np.sort(data[~is_live, 0]))
+            self._ring_new = 0
         live, other = self._ring_split
         if len(live) < 20 or len(other) < 20:
             return np.full(len(elapsed), p)
@@ -314,17 +320,20 @@ class PredictivePacer:
         tau = self._tau()
         elapsed = np.asarray(s.busy_elapsed, dtype=float)
         probs = self._p_free_many(elapsed, tau)
-        y_busy = _poisson_binomial(probs[probs > 0.0])
+        probs = probs[probs > 0.0]
         ringing_in: int | None = None
         shift = 0
         if self.answer_timing and len(s.ringing_elapsed) == s.calls_ringing:
-            # W = Y_busy − X_ringing, stored shifted by R = max X_ringing so it starts at 0:
+            # W = Y_busy − X_ringing, stored shifted by R (the ringing calls that may answer)
+            # so it starts at 0: W + R = Y_busy + sum of Bernoulli(1 − q), one Poisson-binomial;
             # P(X_new − W ≥ d) = P(X_new − (W + R) ≥ d − R).
-            q = self._q_ringing(np.asarray(s.ringing_elapsed, dtype=float))
-            x_ring = _poisson_binomial(q[q > 0.0])
-            shift = len(x_ring) - 1
-            y_busy = np.convolve(y_busy, x_ring[::-1])
+            ages = np.fromiter(s.ringing_elapsed, dtype=float, count=s.calls_ringing)
+            q = self._q_ringing(ages)
+            q = q[q > 0.0]
+            shift = len(q)
+            probs = np.concatenate([probs, 1.0 - q])
             ringing_in = s.calls_ringing
+        y_busy = _poisson_binomial(probs)
         return _Forecast(
             at=s.now,
             logged_in=s.agents_logged_in,

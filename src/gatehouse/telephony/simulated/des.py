@@ -15,10 +15,10 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -57,6 +57,38 @@ class _Waiting:
     resolved: bool = False  # connected, or counted by give_up
 
 
+class _RingAges(Sequence[float]):
+    """Seconds since each ringing call was dialled, computed only if the pacer reads them
+    (it does when it refreshes its forecast, a fraction of decisions). Valid during the
+    decision it was made for: the simulation does not move while the pacer decides."""
+
+    __slots__ = ("_ages", "_now", "_since")
+
+    def __init__(self, since: dict[int, float], now: float) -> None:
+        self._since = since
+        self._now = now
+        self._ages: list[float] | None = None
+
+    def _values(self) -> list[float]:
+        if self._ages is None:
+            since = np.fromiter(self._since.values(), float, len(self._since))
+            self._ages = np.maximum(self._now - since, 0.0).tolist()
+        return self._ages
+
+    def __len__(self) -> int:
+        return len(self._since) if self._ages is None else len(self._ages)
+
+    @overload
+    def __getitem__(self, i: int) -> float: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[float]: ...
+    def __getitem__(self, i: int | slice) -> float | Sequence[float]:
+        return self._values()[i]
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self._values())
+
+
 @dataclass
 class SimResult:
     summary: dict[str, Any]
@@ -72,6 +104,8 @@ class Simulation:
             pacer, operating_target=rules.operating_target, limit=rules.abandon_limit
         )
         self.pacer_spec = pacer
+        # only pacers that model answer timing get (and pay for) the ring ages
+        self._ring_ages = bool(getattr(self.pacer, "uses_ring_ages", False))
         streams = np.random.SeedSequence(seed).spawn(7)
         (
             self.rng_outcome,
@@ -438,7 +472,7 @@ class Simulation:
             agents_ready=self._n_idle,
             busy_elapsed=busy_elapsed,
             calls_ringing=self.ringing,
-            ringing_elapsed=tuple(max(0.0, self.now - t) for t in self._ringing_since.values()),
+            ringing_elapsed=_RingAges(self._ringing_since, self.now) if self._ring_ages else (),
             calls_waiting=len(self.waiting),
             calls_live=len(busy_elapsed),
             live_calls=len(self.ledger.live),
