@@ -36,7 +36,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # A unit of work that reads and then writes must take the write lock up front:
+            # in WAL mode a read snapshot that another connection has since written past
+            # cannot be upgraded, and SQLite answers "database is locked" at once, whatever
+            # the busy timeout. BEGIN IMMEDIATE waits (busy_timeout) instead.
+            immediate = conn.get_execution_options().get(IMMEDIATE, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     if url.startswith("postgresql://"):
@@ -48,8 +53,20 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+#: execution option: begin the SQLite transaction with BEGIN IMMEDIATE (see make_engine)
+IMMEDIATE = "gatehouse_sqlite_immediate"
+
+
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any exception."""
+def transaction(factory: sessionmaker[Session], *, write_lock: bool = False) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any exception.
+
+    ``write_lock``: on SQLite, hold the write lock from the start. Use it for a long unit
+    that reads and then writes while other connections write (an export that is audited
+    when it is done): otherwise its read snapshot goes stale and the write fails at once
+    with "database is locked". Not the default: a unit that opens another ``transaction``
+    inside itself and writes there would wait for its own lock (decision 0013)."""
     with factory() as session, session.begin():
+        if write_lock and session.get_bind().dialect.name == "sqlite":
+            session.connection(execution_options={IMMEDIATE: True})
         yield session

@@ -185,7 +185,9 @@ class CampaignServices:
         media_type, suffix = MEDIA[fmt]
         with tempfile.TemporaryDirectory(prefix="gatehouse-export-") as tmp:
             out = Path(tmp) / f"{campaign_id}{'.sss' if fmt == 'sss' else suffix}"
-            with transaction(self._factory) as session:
+            # a long read (the whole campaign) then the audit write, while the dialler
+            # writes: hold SQLite's write lock from the start (decision 0013)
+            with transaction(self._factory, write_lock=True) as session:
                 summary = results.export_campaign(
                     session,
                     campaign_id,
