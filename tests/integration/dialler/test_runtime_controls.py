@@ -203,6 +203,10 @@ def test_board_snapshot_from_the_database(session_factory: sessionmaker[Session]
         runtime, network = build_runtime(store, clock, "b", agents=3)
         task = __import__("asyncio").ensure_future(runtime.run(until=START + 900))
         await clock.sleep(600)
+        for _ in range(250):  # a moment with a call on an agent (virtual seconds are cheap)
+            if any(s.machine.state.value == "on_call" for s in runtime.agents.values()):
+                break
+            await clock.sleep(1)
         board = snapshot(store, clock.now())  # what another process would see, mid-run
         live = {a: s.machine.state.value for a, s in runtime.agents.items()}
         closed = store.counts("b").connects
