@@ -246,26 +246,21 @@ def _sip_line(
 ) -> SipLine:
     """The PSTN peer (configured, not started) and the SIP engine dialling it."""
     from gatehouse.cli.demo_sip import DemoPeer, SipLine, peer_numbers
-    from gatehouse.services import recordings
     from gatehouse.services.dialler import sipnet
 
     peer = DemoPeer(data_dir, peer_numbers(numbers, agents))
     peer.write_config()
-    config = DiallerStore(factory).campaign(CAMPAIGN_ID).config
-    prompt = sipnet.information_prompt(
-        sipnet.information_message_text("Northfield Research", config.caller_id),
-        data_dir / "prompts",
-    )
-    engine = sipnet.build_sip_engine(
+    engine = sipnet.campaign_sip_engine(
+        factory,
+        site.keyring,
+        DiallerStore(factory).campaign(CAMPAIGN_ID).config,
         trunk=peer.listen,
         phones=sipnet.agent_phones(agents, f"sip:{{agent}}@{peer.listen}"),
         resolver=site.dial_time_resolver(),
-        keys=recordings.engine_key_provider(factory, site.keyring),
-        on_recording=recordings.registrar(factory),
-        recordings_dir=data_dir / "recordings",
         tenant=sipnet.campaign_tenant(factory, CAMPAIGN_ID) or site.contacts.tenant,
-        prompt_id=config.information_prompt,
-        prompt_file=prompt,
+        organisation="Northfield Research",
+        recordings_dir=data_dir / "recordings",
+        prompts_dir=data_dir / "prompts",
     )
     return SipLine(peer, engine)
 

@@ -37,9 +37,7 @@ from gatehouse.services import recordings, vault
 from gatehouse.services.dialler.harness import bot_ids, runtime_on_engine
 from gatehouse.services.dialler.sipnet import (
     agent_phones,
-    build_sip_engine,
-    information_message_text,
-    information_prompt,
+    campaign_sip_engine,
 )
 from gatehouse.services.dialler.vaultsync import sync_contacts, vault_resolver
 from gatehouse.telephony.clock import RealClock
@@ -113,18 +111,17 @@ def _sip_engine(
     agents: list[str],
     tmp_path: Path,
 ) -> SipEngine:
-    return build_sip_engine(
+    return campaign_sip_engine(
+        session_factory,
+        keyring,
+        config,
         trunk=peer_listen,
         phones=agent_phones(agents, f"sip:{{agent}}@{peer_listen}"),
         resolver=vault_resolver(session_factory, keyring),
-        keys=recordings.engine_key_provider(session_factory, keyring),
-        on_recording=recordings.registrar(session_factory),
-        recordings_dir=tmp_path / "recordings",
         tenant="client-a",
-        prompt_id=config.information_prompt,
-        prompt_file=information_prompt(
-            information_message_text("Northfield Research", config.caller_id), tmp_path / "tts"
-        ),
+        organisation="Northfield Research",
+        recordings_dir=tmp_path / "recordings",
+        prompts_dir=tmp_path / "tts",
     )
 
 

@@ -13,19 +13,17 @@ engine); only the engine differs. What a SIP campaign needs on top:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from gatehouse.adapters.crypto.keys import KeyRing
+from gatehouse.domain.dialler.config import CampaignConfig
+from gatehouse.services import recordings
 from gatehouse.telephony import tts
 from gatehouse.telephony.port import DestinationResolver
-from gatehouse.telephony.sip.engine import (
-    KeyProvider,
-    RecordingListener,
-    SipEngine,
-    SipEngineConfig,
-)
+from gatehouse.telephony.sip.engine import SipEngine, SipEngineConfig
 
 
 def information_message_text(organisation: str, callback_number: str) -> str:
@@ -58,9 +56,11 @@ def campaign_tenant(factory: sessionmaker[Session], campaign_id: str) -> str | N
 
 
 def synthetic_sip_resolver(contact_ref: str) -> str:
-    """Synthetic contacts over SIP: Ofcom drama-range mobiles, routed by the test trunk."""
-    n = int(contact_ref.rsplit("-", 1)[-1])
-    return f"+447700{900000 + n % 1000:06d}"
+    """Synthetic contacts over SIP: the simulated network's drama-range numbers, without its
+    internal ``#n`` suffix (not a valid SIP user part)."""
+    from gatehouse.services.dialler.harness import synthetic_resolver
+
+    return synthetic_resolver(contact_ref).split("#", 1)[0]
 
 
 def agent_phones(agent_ids: Iterable[str], template: str) -> dict[str, str]:
@@ -70,32 +70,36 @@ def agent_phones(agent_ids: Iterable[str], template: str) -> dict[str, str]:
     return {agent: template.format(agent=agent) for agent in agent_ids}
 
 
-def build_sip_engine(
+def campaign_sip_engine(
+    factory: sessionmaker[Session],
+    keyring: KeyRing,
+    config: CampaignConfig,
     *,
     trunk: str,
     phones: dict[str, str],
     resolver: DestinationResolver,
-    keys: KeyProvider,
-    recordings_dir: Path,
     tenant: str,
-    prompt_id: str,
-    prompt_file: Path,
-    on_recording: RecordingListener | None = None,
-    clock_now: Callable[[], float] | None = None,
+    organisation: str,
+    recordings_dir: Path,
+    prompts_dir: Path,
 ) -> SipEngine:
-    config = SipEngineConfig(
-        trunk=trunk,
-        prompts={prompt_id: prompt_file},
-        recordings_dir=recordings_dir,
-        tenant=tenant,
-        agent_phones=phones,
+    """The SIP engine for one campaign: its information message spoken from the organisation
+    and caller ID, recordings encrypted under the tenant's key and catalogued as each one is
+    sealed (``services.recordings``)."""
+    prompt = information_prompt(
+        information_message_text(organisation, config.caller_id), prompts_dir
     )
     recordings_dir.mkdir(parents=True, exist_ok=True)
-    engine = (
-        SipEngine(config, resolver=resolver, keys=keys)
-        if clock_now is None
-        else SipEngine(config, resolver=resolver, keys=keys, clock_now=clock_now)
+    engine = SipEngine(
+        SipEngineConfig(
+            trunk=trunk,
+            prompts={config.information_prompt: prompt},
+            recordings_dir=recordings_dir,
+            tenant=tenant,
+            agent_phones=phones,
+        ),
+        resolver=resolver,
+        keys=recordings.engine_key_provider(factory, keyring),
     )
-    if on_recording is not None:
-        engine.on_recording_finished(on_recording)
+    engine.on_recording_finished(recordings.registrar(factory))
     return engine

@@ -22,6 +22,7 @@ from gatehouse.adapters.storage.dialler import DiallerStore
 from gatehouse.domain.errors import GatehouseError
 from gatehouse.services.dialler.clocks import AnchoredClock, run_virtual
 from gatehouse.services.dialler.harness import build_runtime
+from gatehouse.services.dialler.runtime import DiallerRuntime
 from gatehouse.services.dialler.simnet import Population
 from gatehouse.telephony.clock import Clock, RealClock
 
@@ -61,6 +62,19 @@ def _clock(opts: WorkerOptions) -> Clock:
     return AnchoredClock(start, anchor, opts.speed)
 
 
+async def _run_until_stopped(
+    runtime: DiallerRuntime, clock: Clock, opts: WorkerOptions, label: str
+) -> None:
+    """Run until ``--duration`` or a signal: the first SIGTERM/SIGINT stops dialling and lets
+    calls in progress end, a second stops at once."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: runtime.stop(at_once=runtime.stopping))
+    print(f"started worker={runtime.worker_id}{label}", flush=True)  # the tests wait for this
+    until = clock.now() + opts.duration_s if opts.duration_s is not None else None
+    await runtime.run(until=until)
+
+
 async def _run(opts: WorkerOptions, clock: Clock, store: DiallerStore) -> dict[str, int]:
     script = None
     if opts.script_path is not None:
@@ -86,17 +100,7 @@ async def _run(opts: WorkerOptions, clock: Clock, store: DiallerStore) -> dict[s
         from gatehouse.services.dialler.metrics import serve_metrics
 
         serve_metrics(opts.metrics_port, [runtime])
-    loop = asyncio.get_running_loop()
-
-    def on_signal() -> None:
-        # first signal: stop dialling and let calls in progress end; second: stop at once
-        runtime.stop(at_once=runtime.stopping)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal)
-    print(f"started worker={runtime.worker_id}", flush=True)  # the tests wait for this line
-    until = clock.now() + opts.duration_s if opts.duration_s is not None else None
-    await runtime.run(until=until)
+    await _run_until_stopped(runtime, clock, opts, "")
     await network.close()
     return dict(runtime.stats.outcomes)
 
@@ -106,7 +110,6 @@ async def _run_sip(
 ) -> dict[str, int]:
     """The same runtime on the SIP engine: real calls, real time, encrypted recordings."""
     from gatehouse.adapters.crypto.keys import KeyRing
-    from gatehouse.services import recordings
     from gatehouse.services.dialler import sipnet
     from gatehouse.services.dialler.harness import bot_ids, runtime_on_engine
     from gatehouse.services.dialler.vaultsync import vault_resolver
@@ -119,22 +122,18 @@ async def _run_sip(
     resolver = (
         vault_resolver(factory, keyring) if tenant is not None else sipnet.synthetic_sip_resolver
     )
-    config = store.campaign(opts.campaign_id).config
-    prompt = sipnet.information_prompt(
-        sipnet.information_message_text(opts.organisation, config.caller_id),
-        opts.recordings_dir.parent / "prompts",
-    )
     agents = bot_ids(opts.agents, opts.agent_prefix)
-    engine = sipnet.build_sip_engine(
+    engine = sipnet.campaign_sip_engine(
+        factory,
+        keyring,
+        store.campaign(opts.campaign_id).config,
         trunk=opts.sip_trunk or "",
         phones=sipnet.agent_phones(agents, opts.agent_phone),
         resolver=resolver,
-        keys=recordings.engine_key_provider(factory, keyring),
-        on_recording=recordings.registrar(factory),
-        recordings_dir=opts.recordings_dir,
         tenant=tenant or "default",
-        prompt_id=config.information_prompt,
-        prompt_file=prompt,
+        organisation=opts.organisation,
+        recordings_dir=opts.recordings_dir,
+        prompts_dir=opts.recordings_dir.parent / "prompts",
     )
     await engine.start()
     try:
@@ -150,12 +149,7 @@ async def _run_sip(
             agent_prefix=opts.agent_prefix,
             script=script,
         )
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda: runtime.stop(at_once=runtime.stopping))
-        print(f"started worker={runtime.worker_id} engine=sip", flush=True)
-        until = clock.now() + opts.duration_s if opts.duration_s is not None else None
-        await runtime.run(until=until)
+        await _run_until_stopped(runtime, clock, opts, " engine=sip")
         return dict(runtime.stats.outcomes)
     finally:
         await engine.close()
