@@ -46,7 +46,7 @@ from gatehouse.domain.dialler.config import (
     CampaignConfig,
     CampaignStatus,
 )
-from gatehouse.domain.dialler.eligibility import DialState, after_outcome, check
+from gatehouse.domain.dialler.eligibility import DialState, after_outcome, next_check_at
 from gatehouse.domain.errors import Conflict, NotFound
 
 NEVER = 1e18  # next_check_at for contacts that are done
@@ -781,8 +781,7 @@ class DiallerStore:
                 after = after_outcome(_state(row), outcome, at)
                 _write_state(row, after, max_attempts=config.max_attempts)
                 if not row.done:
-                    verdict = check(after, config, at)
-                    row.next_check_at = at if verdict.ok else (verdict.not_before or at)
+                    row.next_check_at = next_check_at(after, config, at)
             return True
 
     def state_log(self, agent_id: str) -> list[AgentStateLog]:

@@ -159,6 +159,13 @@ def check(
     return OK
 
 
+def next_check_at(state: DialState, config: CampaignConfig, now: float) -> float:
+    """When the hopper should look at a contact again after an outcome: now if it is
+    eligible, else the earliest moment it could be (a final contact is closed elsewhere)."""
+    verdict = check(state, config, now)
+    return now if verdict.ok else (verdict.not_before or now)
+
+
 def after_outcome(
     state: DialState,
     outcome: CallOutcome,

@@ -45,6 +45,7 @@ from gatehouse.domain.dialler.eligibility import (
     after_outcome,
     callback_slots,
     check,
+    next_check_at,
     opened,
 )
 from gatehouse.domain.errors import Conflict, NotFound, ValidationFailed
@@ -892,8 +893,7 @@ class DiallerRuntime:
             callback_at=callback[0] if callback else None,
             callback_agent=callback[1] if callback else None,
         )
-        verdict = check(after, self.config, now)
-        next_check = now if verdict.ok else (verdict.not_before or now)
+        next_check = next_check_at(after, self.config, now)
         ok = self.store.close_attempt(
             ctx.attempt_id,
             outcome,
