@@ -37,15 +37,13 @@ from gatehouse.telephony.port import (
 
 log = structlog.get_logger(__name__)
 
-log = structlog.get_logger("gatehouse.sip.engine")
-
-KeyProvider = Callable[[str], tuple[bytes, str]]
+KeyProvider = Callable[[str], tuple[bytes, str]]  # tenant -> (tenant key, key id)
 
 
 class EngineUnavailable(GatehouseError):
     """The engine cannot place calls right now (its media worker is restarting)."""
 
-    error_id = "engine-unavailable"  # tenant -> (tenant key, key id)
+    error_id = "engine-unavailable"
 
 
 def free_loopback_port() -> int:
