@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
@@ -78,11 +78,16 @@ def desk_fragment(request: Request, agent: Agent) -> Response:
 
 
 @pages.get("/events")
-async def desk_events(request: Request, agent: Agent) -> EventSourceResponse:
+async def desk_events(
+    request: Request, agent: Agent, since: Annotated[int | None, Query(ge=0)] = None
+) -> EventSourceResponse:
+    """``since`` is the desk version the page rendered: a change that lands between the
+    render and this stream connecting (a call ringing in on a slow network) is sent at once
+    instead of being lost until the next change."""
     port = desk_port(request)
 
     async def stream() -> AsyncIterator[dict[str, str]]:
-        version = port.view(agent.user_id).version
+        version = port.view(agent.user_id).version if since is None else since
         while not await request.is_disconnected():
             newer = await port.wait_for_change(agent.user_id, version, SSE_WAIT_S)
             if newer != version:
