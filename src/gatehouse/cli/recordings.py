@@ -10,7 +10,6 @@ are audited too (``services.recordings``). Exit codes: 0 done, 1 the recording i
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import shutil
 import subprocess
@@ -27,20 +26,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gatehouse.adapters.crypto.keys import KeyRing
 from gatehouse.adapters.crypto.recording import RecordingDamaged
-from gatehouse.adapters.storage.audit import append_audit
-from gatehouse.adapters.storage.db import make_engine, make_session_factory, transaction
+from gatehouse.adapters.storage.db import make_engine, make_session_factory
+from gatehouse.cli.operator import AsUser, acting_account
 from gatehouse.config import get_settings
 from gatehouse.domain.errors import GatehouseError, PermissionDenied
 from gatehouse.domain.recordings import REFUSED
-from gatehouse.services import accounts
 from gatehouse.services import recordings as svc
-from gatehouse.services.accounts import Account
 from gatehouse.services.recordings import AccessPurpose, RecordingAudio
 
 app = typer.Typer(help="Call recordings: list, play, export (audited).", no_args_is_help=True)
 console = Console()
 
-AsUser = Annotated[str, typer.Option("--as", help="Your username; your roles are checked.")]
 Reason = Annotated[
     str, typer.Option(help="Why you need this recording (case or complaint reference).")
 ]
@@ -62,28 +58,10 @@ def _open() -> tuple[Engine, sessionmaker[Session], KeyRing]:
     return engine, make_session_factory(engine), keyring
 
 
-def _who(factory: sessionmaker[Session], username: str, target: str) -> Account:
-    """The named user; an unknown name is refused, and the attempt audited."""
-    with factory() as session:
-        account = accounts.get_by_username(session, username)
-    if account is not None:
-        return account
-    operator = f"cli:{getpass.getuser()}"
-    with transaction(factory) as session:
-        append_audit(
-            session,
-            actor=operator,
-            action=REFUSED,
-            target=target,
-            details={"as": username, "refused": "permission-denied", "message": "unknown user"},
-        )
-    _exit_for(PermissionDenied(f"there is no active user {username!r}"))
-
-
 def _fetch(username: str, recording_id: str, reason: str, purpose: AccessPurpose) -> RecordingAudio:
     engine, factory, keyring = _open()
     try:
-        account = _who(factory, username, recording_id)
+        account = acting_account(factory, username, recording_id, refused_action=REFUSED)
         return svc.open_recording(
             factory,
             keyring,
@@ -119,7 +97,7 @@ def list_(
     """The catalogue, newest first (no audio; nothing is decrypted)."""
     engine, factory, _keyring = _open()
     try:
-        account = _who(factory, as_user, "recordings")
+        account = acting_account(factory, as_user, "recordings", refused_action=REFUSED)
         with factory() as session:
             rows = svc.list_recordings(session, account.roles, campaign_id=campaign, limit=limit)
     except GatehouseError as exc:

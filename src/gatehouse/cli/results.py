@@ -1,13 +1,12 @@
 """``gatehouse report aapor CAMPAIGN`` and ``gatehouse export CAMPAIGN``: results (C8).
 
-The CLI runs on the server as a local operator; ``--role`` (default campaign_manager) is
-the role the permission table checks, so an operator cannot export as an agent by accident.
+Both act as ``--as USERNAME``: that user's stored roles go through the permission table, so
+nobody can report or export by typing a role they do not hold.
 Exit codes: 0 done, 2 bad input or nothing to report, 3 refused (permission).
 """
 
 from __future__ import annotations
 
-import getpass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -19,10 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gatehouse.adapters.storage.audit import append_audit
 from gatehouse.adapters.storage.db import make_engine, make_session_factory, transaction
+from gatehouse.cli.operator import AsUser, acting_account, os_user
 from gatehouse.config import get_settings
 from gatehouse.domain import aapor
 from gatehouse.domain.errors import GatehouseError, PermissionDenied
-from gatehouse.domain.permissions import Role
 from gatehouse.services import results
 
 report_app = typer.Typer(help="Reports: AAPOR outcome rates.", no_args_is_help=True)
@@ -47,18 +46,19 @@ def _fail(exc: GatehouseError) -> typer.Exit:
 @report_app.command("aapor")
 def report_aapor(
     campaign: Annotated[str, typer.Argument(help="Campaign id.")],
+    as_user: AsUser,
     e: Annotated[
         float | None,
         typer.Option(
             "--e", min=0.0, max=1.0, help="Eligible share of unknowns (default: estimated)."
         ),
     ] = None,
-    role: Annotated[Role, typer.Option(help="Role to act as.")] = Role.CAMPAIGN_MANAGER,
 ) -> None:
     """AAPOR final dispositions and RR1-RR6, COOP1-4, REF1-3, CON1-3 for CAMPAIGN."""
     try:
+        account = acting_account(_factory(), as_user, f"campaign:{campaign}")
         with _factory()() as session:
-            report = results.aapor_report(session, campaign, roles=frozenset({role}), e=e)
+            report = results.aapor_report(session, campaign, roles=account.roles, e=e)
     except GatehouseError as exc:
         raise _fail(exc) from exc
     dispositions = Table(title=f"{campaign}: final dispositions ({report.contacts} contacts)")
@@ -84,12 +84,11 @@ def export(
     campaign: Annotated[str, typer.Argument(help="Campaign id.")],
     fmt: Annotated[Format, typer.Option("--format", help="csv, sav (SPSS) or sss (Triple-S).")],
     out: Annotated[Path, typer.Option("--out", help="Output file (Triple-S: the .sss).")],
+    as_user: AsUser,
     labels: Annotated[bool, typer.Option(help="CSV: value labels instead of codes.")] = False,
     version: Annotated[
         str | None, typer.Option(help="Only interviews on this script version.")
     ] = None,
-    role: Annotated[Role, typer.Option(help="Role to act as.")] = Role.CAMPAIGN_MANAGER,
-    user: Annotated[str, typer.Option(help="Who is exporting (audit log).")] = "",
 ) -> None:
     """Export CAMPAIGN's interviews with pseudonymous ids (audited).
 
@@ -97,12 +96,13 @@ def export(
     (which has the vault's export view) adds them, this command exports answers only.
     """
     try:
+        account = acting_account(_factory(), as_user, f"campaign:{campaign}")
         # The export and its audit entry share one transaction: no entry, no file reported.
         with transaction(_factory()) as session:
             summary = results.export_campaign(
                 session,
                 campaign,
-                roles=frozenset({role}),
+                roles=account.roles,
                 fmt=fmt.value,
                 out=out,
                 labels=labels,
@@ -110,10 +110,10 @@ def export(
             )
             append_audit(
                 session,
-                actor=f"cli:{user or getpass.getuser()}",
+                actor=account.id,
                 action="results.export",
                 target=f"campaign:{campaign}",
-                details={"format": fmt.value, "rows": summary.rows, "role": role.value},
+                details={"format": fmt.value, "rows": summary.rows, "via": os_user()},
             )
     except GatehouseError as exc:
         raise _fail(exc) from exc

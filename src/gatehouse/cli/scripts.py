@@ -1,8 +1,8 @@
 """``gatehouse scripts``: validate, lint, submit, approve, go live, diff and show scripts.
 
 ``validate`` and ``lint`` read a YAML file and touch no database. The others act on the
-database as ``--user`` with ``--role`` (checked against the permission table, recorded in
-the script's lifecycle history and the audit log): the CLI is a local operator's tool.
+database as ``--as USERNAME``: that user's stored roles are checked against the permission
+table, and their id is recorded in the script's lifecycle history and the audit log.
 Exit codes: 0 done, 1 lint findings, 2 bad input (with path and line), 3 refused.
 """
 
@@ -20,9 +20,9 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from gatehouse.adapters.storage.db import make_engine, make_session_factory, transaction
+from gatehouse.cli.operator import AsUser, acting_account
 from gatehouse.config import get_settings
 from gatehouse.domain.errors import GatehouseError, PermissionDenied
-from gatehouse.domain.permissions import Role
 from gatehouse.domain.scripts.lint import (
     LintFailed,
     LintFinding,
@@ -37,7 +37,6 @@ from gatehouse.services import scripts as svc
 app = typer.Typer(help="Scripts: validate, lint, approve, go live.", no_args_is_help=True)
 console = Console()
 
-UserOpt = Annotated[str, typer.Option("--user", help="Who is acting (for the audit trail).")]
 RulesOpt = Annotated[
     Path | None, typer.Option("--rules", help="Tenant lint rules (added to the defaults).")
 ]
@@ -45,6 +44,11 @@ RulesOpt = Annotated[
 
 def _factory() -> sessionmaker[Session]:
     return make_session_factory(make_engine(get_settings().resolved_database_url()))
+
+
+def _actor(username: str, target: str) -> svc.Actor:
+    account = acting_account(_factory(), username, target)
+    return svc.Actor(account.id, account.roles)
 
 
 def _fail(exc: GatehouseError) -> typer.Exit:
@@ -121,15 +125,14 @@ def lint_command(
 @app.command("submit")
 def submit(
     path: Annotated[Path, typer.Argument(help="Script YAML file.")],
-    user: UserOpt,
-    role: Annotated[Role, typer.Option(help="Role to act as.")] = Role.CAMPAIGN_MANAGER,
+    as_user: AsUser,
     rules: RulesOpt = None,
 ) -> None:
     """Store the file as a new draft version and submit it for approval (lint must pass)."""
-    actor = svc.Actor(user, frozenset({role}))
     source = _read(path)
     tenant = _rules(rules)
     try:
+        actor = _actor(as_user, f"script_file:{path.name}")
         with transaction(_factory()) as session:
             draft = svc.save_draft(session, actor, source, tenant_rules=tenant)
         with transaction(_factory()) as session:
@@ -153,14 +156,13 @@ def diff(version: Annotated[str, typer.Argument(help="Script version id.")]) -> 
 @app.command("approve")
 def approve(
     version: Annotated[str, typer.Argument(help="Script version id.")],
-    user: UserOpt,
+    as_user: AsUser,
     note: Annotated[str, typer.Option(help="The decision's reason.")] = "",
     reject: Annotated[bool, typer.Option(help="Reject instead of approving.")] = False,
-    role: Annotated[Role, typer.Option(help="Role to act as.")] = Role.SECURITY_OFFICER,
 ) -> None:
     """A security officer approves (or rejects) a submitted version; the diff is shown first."""
-    actor = svc.Actor(user, frozenset({role}))
     try:
+        actor = _actor(as_user, f"script_version:{version}")
         with _factory()() as session:
             console.print(Syntax(svc.diff_against_approved(session, version) or "", "diff"))
         with transaction(_factory()) as session:
@@ -173,13 +175,13 @@ def approve(
 @app.command("live")
 def live(
     version: Annotated[str, typer.Argument(help="Script version id.")],
-    user: UserOpt,
-    role: Annotated[Role, typer.Option(help="Role to act as.")] = Role.CAMPAIGN_MANAGER,
+    as_user: AsUser,
 ) -> None:
     """Make an approved version live (the previous live version retires)."""
     try:
+        actor = _actor(as_user, f"script_version:{version}")
         with transaction(_factory()) as session:
-            info = svc.go_live(session, svc.Actor(user, frozenset({role})), version)
+            info = svc.go_live(session, actor, version)
     except GatehouseError as exc:
         raise _fail(exc) from exc
     console.print(f"[green]live[/green] {info.slug} v{info.number}")

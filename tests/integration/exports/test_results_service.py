@@ -28,6 +28,7 @@ from gatehouse.domain.errors import PermissionDenied
 from gatehouse.domain.permissions import Role
 from gatehouse.domain.scripts.model import load_script
 from gatehouse.domain.scripts.persona import COOPERATIVE, simulate
+from gatehouse.services.accounts import create_user
 from gatehouse.services.results import aapor_report, export_campaign
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "insurance-survey.yaml"
@@ -181,24 +182,37 @@ def test_cli_report_and_export(
     from gatehouse.cli.main import app
 
     _seed(session_factory)
+    with session_factory.begin() as session:
+        manager = create_user(
+            session, username="mgr", password="a long passphrase", roles={Role.CAMPAIGN_MANAGER}
+        )
+        create_user(session, username="agent7", password="a long passphrase", roles={Role.AGENT})
     monkeypatch.setenv("GATEHOUSE_DATABASE_URL", db_url)
     runner = CliRunner()
-    result = runner.invoke(app, ["report", "aapor", "c1"])
+    result = runner.invoke(app, ["report", "aapor", "c1", "--as", "mgr"])
     assert result.exit_code == 0, result.output
     assert "RR1" in result.output and "COOP4" in result.output and "3.11" in result.output
     out = tmp_path / "r.sav"
-    result = runner.invoke(app, ["export", "c1", "--format", "sav", "--out", str(out)])
+    result = runner.invoke(
+        app, ["export", "c1", "--format", "sav", "--out", str(out), "--as", "mgr"]
+    )
     assert result.exit_code == 0, result.output
     frame, _ = pyreadstat.read_sav(str(out))
     assert len(frame) == 36
     with session_factory() as s:
         exports = [e for e in iter_entries(s) if e.action == "results.export"]
-    assert [(e.target, e.details["format"], e.details["rows"]) for e in exports] == [
-        ("campaign:c1", "sav", 36)
+    assert [(e.actor, e.target, e.details["format"], e.details["rows"]) for e in exports] == [
+        (manager.id, "campaign:c1", "sav", 36)
     ]
-    refused = runner.invoke(
-        app, ["export", "c1", "--format", "csv", "--out", str(out), "--role", "agent"]
-    )
-    assert refused.exit_code == 3
-    missing = runner.invoke(app, ["report", "aapor", "nope"])
+    for who in ("agent7", "nobody"):  # an agent's stored roles, then no such user
+        refused = runner.invoke(
+            app, ["export", "c1", "--format", "csv", "--out", str(tmp_path / "x.csv"), "--as", who]
+        )
+        assert refused.exit_code == 3, refused.output
+        assert runner.invoke(app, ["report", "aapor", "c1", "--as", who]).exit_code == 3
+    assert not (tmp_path / "x.csv").exists()
+    with session_factory() as s:
+        refusals = [(e.action, e.details.get("as")) for e in iter_entries(s)]
+    assert ("cli.refused", "nobody") in refusals
+    missing = runner.invoke(app, ["report", "aapor", "nope", "--as", "mgr"])
     assert missing.exit_code == 2

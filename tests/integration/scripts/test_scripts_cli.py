@@ -34,16 +34,35 @@ def test_validate_and_lint_files(tmp_path: Path) -> None:
     assert runner.invoke(app, ["scripts", "lint", str(EXAMPLE)]).exit_code == 0
 
 
-def test_lifecycle_from_the_command_line(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def _add_user(runner: CliRunner, tmp_path: Path, username: str, role: str) -> None:
+    secret = tmp_path / f"{username}.pw"
+    secret.write_text("a long enough passphrase\n", encoding="utf-8")
+    added = runner.invoke(
+        app, ["users", "add", username, "--role", role, "--password-file", str(secret)]
+    )
+    assert added.exit_code == 0, added.output
+
+
+def test_lifecycle_from_the_command_line(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GATEHOUSE_DATABASE_URL", db_url)
     runner = CliRunner()
-    submitted = runner.invoke(app, ["scripts", "submit", str(EXAMPLE), "--user", "mgr"])
+    _add_user(runner, tmp_path, "mgr", "campaign_manager")
+    _add_user(runner, tmp_path, "sec", "security_officer")
+    submitted = runner.invoke(app, ["scripts", "submit", str(EXAMPLE), "--as", "mgr"])
     assert submitted.exit_code == 0, submitted.output
     version = re.findall(r"[0-9a-f-]{36}", submitted.output)[-1]
-    refused = runner.invoke(app, ["scripts", "approve", version, "--user", "mgr", "--role",
-                                  "campaign_manager"])  # fmt: skip
-    assert refused.exit_code == 3
-    approved = runner.invoke(app, ["scripts", "approve", version, "--user", "sec", "--note", "ok"])
+    # The manager holds no approval right, and a role cannot be claimed on the command line.
+    refused = runner.invoke(app, ["scripts", "approve", version, "--as", "mgr"])
+    assert refused.exit_code == 3, refused.output
+    claimed = runner.invoke(
+        app, ["scripts", "approve", version, "--as", "mgr", "--role", "security_officer"]
+    )
+    assert claimed.exit_code == 2  # no such option
+    stranger = runner.invoke(app, ["scripts", "approve", version, "--as", "nobody"])
+    assert stranger.exit_code == 3 and "no active user" in stranger.output
+    approved = runner.invoke(app, ["scripts", "approve", version, "--as", "sec", "--note", "ok"])
     assert approved.exit_code == 0 and "approved" in approved.output
     assert runner.invoke(app, ["scripts", "live", version, "--user", "mgr"]).exit_code == 0
     shown = runner.invoke(app, ["scripts", "show", version])
