@@ -90,6 +90,13 @@ class AmdDetector:
             self.decision = self._decide(AmdVerdict.NOT_SURE, "stream ended")
         return self.decision
 
+    def expire(self) -> AmdDecision:
+        """The caller's wall-clock deadline passed before a decision (audio arrived late or
+        not at all): NOT SURE, like ``total_analysis_time``."""
+        if self.decision is None:
+            self.decision = self._decide(AmdVerdict.NOT_SURE, "analysis time reached")
+        return self.decision
+
     def _threshold(self, rms: float) -> float:
         floor = rms if self._noise_floor is None else min(self._noise_floor * 1.02 + 1, rms)
         self._noise_floor = floor

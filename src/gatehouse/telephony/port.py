@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Protocol
 
 MIN_RING_TIMEOUT_S = 15.0  # Ofcom: unanswered calls ring at least 15 s
+DTMF_DIGITS = "0123456789ABCD*#"
 
 
 class CallEventKind(StrEnum):
@@ -82,6 +83,14 @@ class CallEvent:
 CallEventListener = Callable[[CallEvent], None]
 
 
+def dtmf_digits(digits: str) -> str:
+    """``digits`` as an engine sends them (upper case), or ValueError if any is not a key."""
+    keys = digits.upper()
+    if not keys or any(key not in DTMF_DIGITS for key in keys):
+        raise ValueError(f"DTMF digits must be one or more of {DTMF_DIGITS}")
+    return keys
+
+
 class DestinationResolver(Protocol):
     def __call__(self, contact_ref: str) -> str:
         """Return the E.164 destination for ``contact_ref`` (dial time only)."""
@@ -115,6 +124,11 @@ class TelephonyEngine(Protocol):
 
     async def play_prompt(self, call_id: str, prompt_id: str) -> None:
         """Play a prepared prompt; PROMPT_FINISHED follows."""
+        ...
+
+    async def send_dtmf(self, call_id: str, digits: str) -> None:
+        """Send DTMF keys (``dtmf_digits``) on an answered call, in order. Digits the far
+        end sends arrive as DTMF events (``CallEvent.digit``)."""
         ...
 
     async def start_recording(self, call_id: str, recording_id: str) -> None: ...

@@ -31,6 +31,7 @@ from gatehouse.telephony.port import (
     DialRequest,
     HangupParty,
     SuperviseMode,
+    dtmf_digits,
 )
 
 
@@ -84,6 +85,8 @@ class SimulatedNetwork:
         self.recordings: dict[str, str] = {}
         #: calls bridged to an agent leg while not being recorded (invariant 3: stays empty)
         self.unrecorded_bridges: list[str] = []
+        #: call id -> DTMF keys sent on it, in order (the synthetic far end hears them)
+        self.sent_digits: dict[str, str] = {}
 
     # -- port ------------------------------------------------------------------------
     def subscribe(self, listener: CallEventListener) -> None:
@@ -159,6 +162,12 @@ class SimulatedNetwork:
                 self._emit(call, CallEventKind.PROMPT_FINISHED)
 
         call.tasks.append(asyncio.ensure_future(finish()))
+
+    async def send_dtmf(self, call_id: str, digits: str) -> None:
+        keys = dtmf_digits(digits)
+        call = self._calls.get(call_id)
+        if call is not None and call.answered and not call.ended:
+            self.sent_digits[call_id] = self.sent_digits.get(call_id, "") + keys
 
     async def start_recording(self, call_id: str, recording_id: str) -> None:
         call = self._calls.get(call_id)

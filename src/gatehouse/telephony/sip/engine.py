@@ -5,6 +5,11 @@ baresip runtime each), sends it commands and turns its reports into port events.
 that dies is restarted; calls it had are reported FAILED ("worker lost") so the runtime's
 crash-safety rules reconcile them. Destinations are resolved here, at dial time, from the
 opaque contact reference (the number never travels further up than this module).
+
+A call placed with ``DialRequest(amd=True)`` is answered in the worker, which runs the
+detector (``telephony/amd.py``) on the far end's audio; ANSWERED is reported once, with the
+verdict, as the simulated network does (decision 0063). Without AMD, ANSWERED comes at once
+with ``AnsweredBy.UNKNOWN``.
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import structlog
 
 from gatehouse.domain.errors import ComplianceRefused, GatehouseError
+from gatehouse.telephony.amd import AmdParameters, AmdVerdict
 from gatehouse.telephony.port import (
     AnsweredBy,
     CallEvent,
@@ -33,6 +39,7 @@ from gatehouse.telephony.port import (
     DialRequest,
     HangupParty,
     SuperviseMode,
+    dtmf_digits,
 )
 
 log = structlog.get_logger(__name__)
@@ -60,6 +67,24 @@ class SipEngineConfig:
     recordings_dir: Path = Path("var/recordings")
     tenant: str = "default"
     agent_phones: dict[str, str] = field(default_factory=dict)  # agent id -> SIP URI
+    amd: AmdParameters = field(default_factory=AmdParameters)  # the detector's rules (0060)
+    # AMD's verdict is due this long after the answer at the latest, so that an undecided
+    # call that finds no agent still hears the information message within 2 s of the answer
+    # (about 50 ms from play to the far end on loopback; the rest is margin for a real
+    # trunk's jitter buffer and a loaded host). Decision 0063.
+    amd_decide_within_ms: int = 1600
+
+    def amd_parameters(self) -> AmdParameters:
+        """The detector's rules with its analysis capped by ``amd_decide_within_ms``."""
+        cap = min(self.amd.total_analysis_time_ms, self.amd_decide_within_ms)
+        return replace(self.amd, total_analysis_time_ms=cap)
+
+
+AMD_ANSWERED_BY = {
+    AmdVerdict.HUMAN: AnsweredBy.HUMAN,
+    AmdVerdict.MACHINE: AnsweredBy.MACHINE,
+    AmdVerdict.NOT_SURE: AnsweredBy.UNKNOWN,  # goes to an agent as live (decision 0060)
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +129,9 @@ class _Call:
     agent_leg: bool = False
     finished: bool = False
     record: bool = True  # False for legally privileged calls: never recorded, never monitored
+    amd: bool = False  # AMD requested: ANSWERED waits for the worker's verdict
+    amd_pending: bool = False  # answered, verdict not reported yet
+    held_digits: list[CallEvent] = field(default_factory=list)  # DTMF before the verdict
 
 
 class SipEngine:
@@ -249,6 +277,7 @@ class SipEngine:
             self.now(),
             campaign_id=request.campaign_id,
             record=request.record,
+            amd=request.amd,
         )
         self._by_attempt[request.attempt_id] = call_id
         try:
@@ -260,18 +289,23 @@ class SipEngine:
         return call_id
 
     async def _send_dial(self, request: DialRequest, call_id: str, number: str) -> None:
-        await self._send(
-            {
-                "op": "dial",
-                "call": call_id,
-                "uri": f"sip:{number}@{self.config.trunk}",
-                "ring_timeout": request.ring_timeout_s,
-                "headers": {"X-Gatehouse-Campaign": request.campaign_id},
-            }
-        )
+        command: dict[str, Any] = {
+            "op": "dial",
+            "call": call_id,
+            "uri": f"sip:{number}@{self.config.trunk}",
+            "ring_timeout": request.ring_timeout_s,
+            "headers": {"X-Gatehouse-Campaign": request.campaign_id},
+        }
+        if request.amd:
+            command["amd"] = asdict(self.config.amd_parameters())
+        await self._send(command)
 
     async def hangup(self, call_id: str) -> None:
         await self._send({"op": "hangup", "call": call_id})
+
+    async def send_dtmf(self, call_id: str, digits: str) -> None:
+        keys = dtmf_digits(digits)
+        await self._send({"op": "send_dtmf", "call": call_id, "digits": keys})
 
     async def open_agent_leg(self, agent_id: str) -> str:
         uri = self.config.agent_phones[agent_id]
@@ -368,7 +402,9 @@ class SipEngine:
             self._emit(CallEvent(call.call_id, call.attempt_id, CallEventKind.RINGING, now))
         elif kind == "answered":
             call.answered = True
-            # AMD runs on the media (telephony/amd.py); without it the verdict is unknown.
+            if call.amd:
+                call.amd_pending = True  # ANSWERED comes with the worker's verdict
+                return
             self._emit(
                 CallEvent(
                     call.call_id,
@@ -379,9 +415,27 @@ class SipEngine:
                     detection_finished_at=now,
                 )
             )
+        elif kind == "amd":
+            if call.amd_pending:
+                self._amd_answered(call, event, now)
+        elif kind == "dtmf":
+            digit = CallEvent(
+                call.call_id,
+                call.attempt_id,
+                CallEventKind.DTMF,
+                now,
+                digit=str(event.get("digit", "")),
+                extra={"duration_ms": str(event.get("duration_ms", ""))},
+            )
+            if call.amd_pending:
+                call.held_digits.append(digit)  # never before ANSWERED
+            else:
+                self._emit(digit)
         elif kind == "prompt_finished":
             self._emit(CallEvent(call.call_id, call.attempt_id, CallEventKind.PROMPT_FINISHED, now))
         elif kind == "closed":
+            if call.amd_pending:  # the worker reports a verdict first; this is a safety net
+                self._amd_answered(call, {"verdict": "not_sure", "reason": "stream ended"}, now)
             call.finished = True
             stats = event.get("stats")
             if isinstance(stats, dict):
@@ -391,6 +445,33 @@ class SipEngine:
                     except Exception:  # a metrics sink must not stop the event reader
                         log.exception("media stats listener failed", call_id=call.call_id)
             self._emit(self._closed_event(call, event, now))
+
+    def _amd_answered(self, call: _Call, event: dict[str, Any], now: float) -> None:
+        """The one ANSWERED of an AMD call, with the verdict (NOT SURE reads as UNKNOWN: the
+        runtime treats it as live); the detector's own words ride in ``extra``."""
+        call.amd_pending = False
+        try:
+            verdict = AmdVerdict(str(event.get("verdict")))
+        except ValueError:
+            verdict = AmdVerdict.NOT_SURE
+        self._emit(
+            CallEvent(
+                call.call_id,
+                call.attempt_id,
+                CallEventKind.ANSWERED,
+                now,
+                answered_by=AMD_ANSWERED_BY[verdict],
+                detection_finished_at=now,
+                extra={
+                    "amd_verdict": verdict.value,
+                    "amd_reason": str(event.get("reason", ""))[:100],
+                    "amd_after_ms": str(event.get("after_ms", "")),
+                },
+            )
+        )
+        held, call.held_digits = call.held_digits, []
+        for digit in held:
+            self._emit(digit)
 
     def _recording_closed(self, event: dict[str, Any]) -> None:
         call_id = str(event.get("call"))

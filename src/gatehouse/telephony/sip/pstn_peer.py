@@ -8,7 +8,8 @@ tone and bursts, every sound onset logged, no WAV: bench/sip.py's latency measur
 Everything a person or machine hears is written to a WAV per call, and a JSON-lines log
 records when each call was answered and when sound first arrived (``time.monotonic()``,
 comparable across processes on this machine), so a test can assert that the information
-message started within 2 s of the answer.
+message started within 2 s of the answer. Every DTMF digit received is logged (``dtmf``); a
+number with ``send_digits`` presses those keys ``digits_after_s`` after answering.
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ class Behaviour(BaseModel):
     # a 100 ms burst every pulse_every_s (0: none); every sound onset heard is logged.
     talk_s: float = Field(default=0.0, ge=0, le=60)
     pulse_every_s: float = Field(default=0.0, ge=0, le=60)
+    # DTMF keys (0-9 A-D * #) this far end presses once, this long after answering (logged
+    # as ``dtmf_sent``); DTMF sent right at the answer can be lost while the call settles.
+    send_digits: str = Field(default="", pattern=r"^[0-9A-Da-d*#]*$", max_length=32)
+    digits_after_s: float = Field(default=1.0, ge=0, le=60)
 
 
 class PeerConfig(BaseModel):
@@ -117,9 +122,23 @@ class PstnPeer:
                 self._numbers.setdefault(event.call, match.group(1))
 
     def _incoming(self, call: Any) -> None:
-        task = asyncio.get_running_loop().create_task(self._handle(call))
+        self._spawn(self._handle(call))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _press(self, n: int, call: Any, tracked: TrackedCall, behaviour: Behaviour) -> None:
+        await asyncio.sleep(behaviour.digits_after_s)
+        if tracked.closed_at is not None:
+            return
+        try:
+            await call.send_dtmf(behaviour.send_digits)
+        except Exception as exc:  # the call ended meanwhile
+            self.log("dtmf_failed", call=n, error=str(exc)[:200])
+            return
+        self.log("dtmf_sent", call=n, digits=behaviour.send_digits.upper())
 
     async def _handle(self, call: Any) -> None:
         self._seq += 1
@@ -142,9 +161,12 @@ class PstnPeer:
         if tracked.closed_at is not None:
             self.log("closed", call=n, reason=tracked.closed_reason, answered=False)
             return
+        call.on_dtmf(lambda d: self.log("dtmf", call=n, digit=d.digit, duration_ms=d.duration_ms))
         await call.answer()
         answered_at = time.monotonic()
         self.log("answered", call=n)
+        if behaviour.send_digits:
+            self._spawn(self._press(n, call, tracked, behaviour))
         deadline = answered_at + 5.0
         while (
             tracked.established_at is None

@@ -4,8 +4,10 @@ Run by :class:`gatehouse.telephony.sip.engine.SipEngine` (``python -m
 gatehouse.telephony.sip.worker --listen 127.0.0.1:PORT``). Commands arrive one JSON object per
 line on stdin; events leave one per line on stdout. The worker owns media: prompts written
 into calls, two-call bridges (a PCM copy each way, 20 ms frames, queues capped at 60 ms),
-and per-call recording encrypted while written (stereo: left the far end, right what we
-sent it). It never decides anything about a campaign: that is the coordinator's job.
+per-call recording encrypted while written (stereo: left the far end, right what we
+sent it), answering-machine detection on the far end's audio after the answer (a dial with
+``amd`` parameters; one ``amd`` report with the verdict, by the analysis cap at the latest)
+and DTMF both ways. It never decides anything about a campaign: that is the coordinator's job.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from gatehouse.adapters.crypto.recording import AesGcmKeyWrapper, RecordingWriter
+from gatehouse.telephony.amd import AmdDecision, AmdDetector, AmdParameters
 from gatehouse.telephony.sip.host import (
     FRAME_MS,
     SipHost,
@@ -54,6 +57,10 @@ class Leg:
     supervisor: str | None = None  # a supervisor leg listening to this (customer) leg
     supervise_mode: str = "listen"
     audio: Any = None  # the last live baresip.AudioStats snapshot
+    amd_params: AmdParameters | None = None  # AMD requested for this call
+    amd: AmdDetector | None = None  # running from the answer until its verdict
+    answered_at: float = 0.0
+    dtmf: asyncio.Task[None] | None = None  # digits being sent, one send after another
 
 
 class Worker:
@@ -108,8 +115,11 @@ class Worker:
                 return  # idempotent per call id
             tracked = await self.host.dial(c["uri"], c.get("headers"))
             new_leg = Leg(c["call"], tracked, float(c["ring_timeout"]), time.monotonic())
+            if c.get("amd"):
+                new_leg.amd_params = AmdParameters(**c["amd"])
             self.legs[new_leg.id] = new_leg
             self.by_handle[tracked.handle] = new_leg.id
+            tracked.call.on_dtmf(lambda d, leg_id=new_leg.id: self._on_dtmf(leg_id, d))
             # Events may already have arrived for this handle (a fast answer).
             if tracked.ringing_at is not None:
                 self._on_call_event("ringing", tracked)
@@ -138,6 +148,11 @@ class Worker:
             )
         elif op == "stop_record":
             self._stop_recording(leg)
+        elif op == "send_dtmf":
+            # send_dtmf takes ~220 ms a key: never on the command reader; keys in order
+            leg.dtmf = asyncio.get_running_loop().create_task(
+                self._send_dtmf(leg, str(c["digits"]), leg.dtmf)
+            )
         elif op == "bridge":
             other = self.legs.get(c["other"])
             if other is None:
@@ -174,9 +189,14 @@ class Worker:
             self.emit("ringing", call=leg.id)
         elif what == "established" and not leg.answered:
             leg.answered = True
+            leg.answered_at = time.monotonic()
             read_audio(tracked.call, 65536)
+            if leg.amd_params is not None:
+                leg.amd = AmdDetector(leg.amd_params, RATE)
             self.emit("answered", call=leg.id)
         elif what == "closed":
+            if leg.amd is not None:  # hung up during the analysis: the verdict first
+                self._amd_verdict(leg, leg.amd.finish())
             self._stop_recording(leg)
             reason = tracked.closed_reason or ""
             match = re.match(r"\s*(\d{3})\b", reason)
@@ -193,6 +213,41 @@ class Worker:
                 self.legs[leg.partner].partner = None
             self.legs.pop(leg.id, None)
             self.by_handle.pop(tracked.handle, None)
+
+    def _on_dtmf(self, leg_id: str, digit: Any) -> None:
+        self.emit("dtmf", call=leg_id, digit=str(digit.digit), duration_ms=digit.duration_ms)
+
+    async def _send_dtmf(self, leg: Leg, digits: str, before: asyncio.Task[None] | None) -> None:
+        if before is not None:
+            with contextlib.suppress(Exception):
+                await before
+        try:
+            await leg.tracked.call.send_dtmf(digits)
+        except Exception as exc:  # the call ended meanwhile, the stack refused a key
+            self.emit("error", call=leg.id, message=f"DTMF not sent: {exc}"[:300])
+
+    def _detect(self, leg: Leg, heard: bytes, now: float) -> None:
+        """Feed the far end's audio to the detector; report its verdict once, at the latest
+        when the analysis cap has passed on the wall clock (late or missing audio)."""
+        assert leg.amd is not None and leg.amd_params is not None
+        decision = leg.amd.feed(heard) if heard else None
+        cap_s = leg.amd_params.total_analysis_time_ms / 1000
+        if decision is None and now - leg.answered_at >= cap_s:
+            decision = leg.amd.expire()
+        if decision is not None:
+            self._amd_verdict(leg, decision)
+
+    def _amd_verdict(self, leg: Leg, decision: AmdDecision) -> None:
+        leg.amd = None
+        self.emit(
+            "amd",
+            call=leg.id,
+            verdict=decision.verdict.value,
+            reason=decision.reason,
+            after_ms=round((time.monotonic() - leg.answered_at) * 1000),
+            audio_ms=decision.decided_after_ms,
+            words=decision.words,
+        )
 
     def _stop_recording(self, leg: Leg) -> None:
         recorder, leg.recorder = leg.recorder, None
@@ -228,6 +283,8 @@ class Worker:
                         asyncio.get_running_loop().create_task(self._cancel(leg))
                     continue
                 rx[leg.id] = read_audio(leg.tracked.call, FRAME_BYTES * 4)
+                if leg.amd is not None:
+                    self._detect(leg, rx[leg.id], now)
                 if tick % AUDIO_STATS_EVERY == 0:
                     leg.audio = audio_stats(leg.tracked.call) or leg.audio
             feeds = self._feeds()
