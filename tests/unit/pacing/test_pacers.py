@@ -98,6 +98,31 @@ def test_predictive_falls_back_to_progressive_for_small_teams() -> None:
     assert pacer.decide(s) == 2
 
 
+def test_five_agents_dial_progressively_by_default() -> None:
+    # Decision 0020: at 5 agents predictive's gain was inside the seed noise, its abandons not.
+    def decide(logged_in: int, busy: int) -> int:
+        pacer = make_pacer("predictive")
+        for i in range(400):
+            pacer.observe(Outcome(T0 + i, "human" if i % 3 == 0 else "no_answer", 8.0))
+        for _ in range(150):
+            pacer.observe(Outcome(T0 + 400, "handled", 8.0, handle_s=160.0))
+        pacer.decide(snap(T0, agents_ready=0))
+        s = snap(
+            T0 + 400,
+            agents_logged_in=logged_in,
+            agents_ready=2,
+            calls_ringing=0,
+            busy_elapsed=(155.0,) * busy,
+            live_calls=300,
+            abandoned_calls=2,
+        )
+        return pacer.decide(s)
+
+    assert decide(5, 3) == 2
+    assert decide(6, 4) > 2
+    assert make_pacer("predictive:5").min_agents == 5  # type: ignore[attr-defined]
+
+
 def test_predictive_stops_overdialling_when_the_budget_is_spent() -> None:
     pacer = PredictivePacer()
     s = snap(T0, agents_ready=3, live_calls=200, abandoned_calls=7)  # 3.5 %: no slack

@@ -56,7 +56,7 @@ class Pacer(Protocol):
 
 def make_pacer(spec: str, *, operating_target: float = 0.02, limit: float = 0.03) -> Pacer:
     from gatehouse.domain.pacing.basic import PowerPacer, PreviewPacer, ProgressivePacer
-    from gatehouse.domain.pacing.predictive import PredictivePacer
+    from gatehouse.domain.pacing.predictive import SMALL_TEAM_MIN_AGENTS, PredictivePacer
     from gatehouse.domain.pacing.vicidial import VicidialPacer
 
     name, _, arg = spec.partition(":")
@@ -75,7 +75,9 @@ def make_pacer(spec: str, *, operating_target: float = 0.02, limit: float = 0.03
     if name == "predictive":
         # predictive[:MIN_AGENTS]: the small-team fallback threshold (decision 0020)
         return PredictivePacer(
-            operating_target=operating_target, limit=limit, min_agents=int(arg) if arg else 5
+            operating_target=operating_target,
+            limit=limit,
+            min_agents=int(arg) if arg else SMALL_TEAM_MIN_AGENTS,
         )
     raise ValueError(f"unknown pacer {spec!r}: preview, progressive, power:R, vicidial, predictive")
 

@@ -17,7 +17,7 @@ arrive in the next ring time, and how many agents ``Y`` will be free to take the
 outer controller sets it from the budget that remains (``target × live − abandoned`` over the
 live calls expected in the next quarter of an hour), so it tightens after abandons, loosens
 when there is slack, tapers towards the end of the day, and starts conservative (α = target/4
-until 50 live calls). Below ``min_agents`` (default 5) it runs progressive: with few agents one
+until 50 live calls). Below ``min_agents`` (default 6) it runs progressive: with few agents one
 abandon is a large share of the day (decision 0020).
 
 Cost per decision (it runs on every tick and agent release, so it must be cheap): the
@@ -46,6 +46,10 @@ MAX_EXTRA = 200
 RING_REBUILD = 100
 
 
+# Fewer agents than this and the pacer dials progressively (decision 0020).
+SMALL_TEAM_MIN_AGENTS = 6
+
+
 class PredictivePacer:
     name = "predictive"
     uses_ring_ages = True  # reads PacingSnapshot.ringing_elapsed (decision 0023)
@@ -55,7 +59,7 @@ class PredictivePacer:
         *,
         operating_target: float = 0.02,
         limit: float = 0.03,
-        min_agents: int = 5,
+        min_agents: int = SMALL_TEAM_MIN_AGENTS,
         forget_s: float = 600.0,
         refresh_s: float = 2.0,
         calibration_s: float = 3600.0,
