@@ -153,25 +153,41 @@ def test_a_killed_media_worker_is_restarted_and_dialling_resumes(
     pstn_peer: Peer, info_prompt: Path, tmp_path: Path
 ) -> None:
     """kill -9 of the media worker: its calls are reported FAILED ("media worker lost", for
-    the runtime's reconciliation), a new worker comes up on the same address, and the next
-    call is placed and answered."""
+    the runtime's reconciliation), the recording it was writing is catalogued with every
+    sealed chunk, a new worker comes up on the same address, and the next call is placed and
+    answered."""
     import os
     import signal
+
+    from gatehouse.telephony.sip.engine import RecordingFinished
 
     async def main() -> None:
         engine = _engine(pstn_peer, info_prompt, tmp_path)
         events: asyncio.Queue[CallEvent] = asyncio.Queue()
+        finished: list[RecordingFinished] = []
         engine.subscribe(events.put_nowait)
+        engine.on_recording_finished(finished.append)
         await engine.start()
         address = engine.listen_address
         try:
             call_id = await engine.place_call(_request("+441614960101", "a-kill-1"))
             await _next(events, CallEventKind.ANSWERED, call_id)
+            await engine.start_recording(call_id, "rec-cut")
+            await asyncio.sleep(2.6)  # two 1 s chunks sealed, the third being filled
             old = engine.worker_pid
             assert old is not None
             os.kill(old, signal.SIGKILL)
             lost = await _next(events, CallEventKind.FAILED, call_id)
             assert lost.reason == "media worker lost"
+            [cut] = finished
+            assert (cut.recording_id, cut.call_id, cut.attempt_id) == (
+                "rec-cut",
+                call_id,
+                "a-kill-1",
+            )
+            assert 1.0 <= cut.duration_s <= 3.0 and cut.path.stat().st_size == cut.size_bytes
+            rec = decrypt(cut.path, AesGcmKeyWrapper(TENANT_KEY, "t1/v1"))
+            assert not rec.complete and len(rec.pcm) == round(cut.duration_s * 8000 * 2 * 2)
             deadline = asyncio.get_running_loop().time() + 30
             while engine.worker_restarts == 0:
                 assert asyncio.get_running_loop().time() < deadline, "worker not restarted"

@@ -258,6 +258,35 @@ def _chunks(stream: BinaryIO) -> Iterator[bytes | None]:
             return
 
 
+@dataclass(frozen=True, slots=True)
+class SealedPart:
+    """What survives of a recording whose writer died: measured without the key."""
+
+    size_bytes: int
+    sha256: str
+    chunks: int
+    duration_s: float
+
+
+_TAG_BYTES = 16  # AES-GCM appends a 16-byte tag to every chunk
+
+
+def survey(path: Path) -> SealedPart:
+    """Size, SHA-256 and the intact chunks' audio length of ``path`` (a torn last chunk is not
+    counted), so a recording cut off by a killed media worker can still be catalogued."""
+    data = path.read_bytes()
+    stream = io.BytesIO(data)
+    header, _digest = read_header(stream)
+    pcm_bytes = chunks = 0
+    for sealed in _chunks(stream):
+        if sealed is None:
+            break
+        pcm_bytes += max(0, len(sealed) - _TAG_BYTES)
+        chunks += 1
+    frame_bytes = header.sample_rate * header.channels * 2
+    return SealedPart(len(data), hashlib.sha256(data).hexdigest(), chunks, pcm_bytes / frame_bytes)
+
+
 def decrypt(path: Path, wrapper: KeyWrapper) -> DecryptedRecording:
     """Decrypt and authenticate every chunk; raises RecordingDamaged naming the first bad one."""
     with path.open("rb") as stream:

@@ -28,6 +28,7 @@ from typing import Any
 
 import structlog
 
+from gatehouse.adapters.crypto.recording import survey
 from gatehouse.domain.errors import ComplianceRefused, GatehouseError
 from gatehouse.telephony.amd import AmdParameters, AmdVerdict
 from gatehouse.telephony.port import (
@@ -217,6 +218,7 @@ class SipEngine:
                 self._on_worker_event(json.loads(line))
         # The worker is gone: every live call is lost; report them so they are reconciled.
         self._ready.clear()
+        self._catalogue_cut_recordings()
         for call in list(self._calls.values()):
             if not call.finished:
                 call.finished = True
@@ -233,6 +235,35 @@ class SipEngine:
         self._by_attempt.clear()
         if not self._closing:
             self._restarter = asyncio.ensure_future(self._restart(proc))
+
+    def _catalogue_cut_recordings(self) -> None:
+        """Recordings the lost worker was writing keep every sealed chunk (at most the chunk
+        being filled is gone): report each one as finished so the catalogue lists it and an
+        investigator can open it (invariant 3), instead of leaving an orphan file."""
+        for call_id, running in list(self._recordings.items()):
+            path = self.config.recordings_dir / f"{running.recording_id}.ghrec"
+            try:
+                part = survey(path)
+            except (OSError, GatehouseError) as exc:
+                log.error(
+                    "cut_recording_unreadable", recording_id=running.recording_id, error=repr(exc)
+                )
+                continue
+            self._recording_closed(
+                {
+                    "call": call_id,
+                    "recording_id": running.recording_id,
+                    "path": str(path),
+                    "duration_s": part.duration_s,
+                    "size_bytes": part.size_bytes,
+                    "sha256": part.sha256,
+                }
+            )
+            log.warning(
+                "cut_recording_catalogued",
+                recording_id=running.recording_id,
+                seconds=round(part.duration_s, 1),
+            )
 
     async def _restart(self, dead: asyncio.subprocess.Process) -> None:
         """Bring a lost media worker back (backing off up to 5 s between tries) so the
