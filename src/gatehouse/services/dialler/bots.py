@@ -4,11 +4,19 @@ A bot takes the call it is given, talks for a seeded time (the simulated respond
 picks a disposition from a seeded mix, sits out its wrap-up and goes ready again. It drives
 the same runtime methods the agent desktop does (``finish_call``, ``ready``), so a bot run
 exercises exactly the production path.
+
+With AMD off, answering machines reach agents too. A person hears the greeting, records
+"answering machine" after ``machine_handle_s`` and is ready again at once (nothing to write
+up); a bot does the same when the network tells it what it hears (``hears_machine``: the
+simulated network does; an engine that cannot leaves the bot treating every call as a
+person). ``gatehouse simulate`` models an agent's time on a machine the same way
+(``machine_handle_s``, no wrap-up), decision 0044.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +32,10 @@ DEFAULT_MIX: tuple[tuple[CallOutcome, float], ...] = (
     (CallOutcome.OPT_OUT, 0.04),
     (CallOutcome.NOT_ELIGIBLE, 0.08),
 )
+#: a bot's talk time is lognormal: ``talk_median_s`` × e^(N(0, TALK_SIGMA))
+TALK_SIGMA = 0.6
+#: an agent's time on an answering machine (AMD off): as ``gatehouse simulate``'s default
+MACHINE_HANDLE_S = 10.0
 
 
 @dataclass
@@ -31,6 +43,9 @@ class BotHandler:
     seed: int = 7
     talk_median_s: float = 90.0
     wrap_s: float = 10.0
+    #: call id -> whether the agent hears a machine (None: every call is a person)
+    hears_machine: Callable[[str], bool] | None = None
+    machine_handle_s: float = MACHINE_HANDLE_S
     mix: tuple[tuple[CallOutcome, float], ...] = DEFAULT_MIX
     #: a ``domain.scripts.model.Script``: when set, every call runs it through the runner
     script: Any = None
@@ -125,8 +140,21 @@ class BotHandler:
             return CallOutcome.PARTIAL
         return disposition_for(interview.outcome)
 
+    async def _machine(self, runtime: DiallerRuntime, agent_id: str) -> None:
+        """A greeting, not a person: record it as a machine and take the next call."""
+        await runtime.clock.sleep(self.machine_handle_s)
+        await runtime.finish_call(agent_id, CallOutcome.MACHINE)
+        runtime.ready(agent_id)
+
     async def _talk(self, runtime: DiallerRuntime, agent_id: str, ctx: CallCtx) -> None:
-        talk = self.rng.lognormvariate(0.0, 0.6) * self.talk_median_s
+        if (
+            self.hears_machine is not None
+            and ctx.call_id is not None
+            and self.hears_machine(ctx.call_id)
+        ):
+            await self._machine(runtime, agent_id)
+            return
+        talk = self.rng.lognormvariate(0.0, TALK_SIGMA) * self.talk_median_s
         if self.version_id is None:
             await runtime.clock.sleep(talk)
         if self.version_id is not None:

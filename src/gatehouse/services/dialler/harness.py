@@ -8,6 +8,7 @@ exist only inside the simulated network.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,7 @@ def build_runtime(
         wrap_s=wrap_s,
         agent_prefix=agent_prefix,
         script=script,
+        hears_machine=network.answered_by_machine,
     )
     return runtime, network
 
@@ -103,6 +105,7 @@ def runtime_on_engine(
     agent_prefix: str = "bot",
     script: Any = None,
     tick_s: float | None = None,
+    hears_machine: Callable[[str], bool] | None = None,
 ) -> DiallerRuntime:
     """A worker for ``campaign_id`` on any engine (simulated or SIP), with ``agents`` bots
     logged in and ready."""
@@ -117,6 +120,7 @@ def runtime_on_engine(
             seed=seed,
             talk_median_s=talk_median_s,
             wrap_s=wrap_s,
+            hears_machine=hears_machine,
             script=script,
             version_id=store.campaign(campaign_id).script_version_id if script is None else None,
         ),
@@ -131,3 +135,73 @@ def runtime_on_engine(
         if slot.machine.state.value in ("paused", "wrap_up"):
             runtime.ready(agent_id)
     return runtime
+
+
+def bare_simulation_scenario(
+    config: CampaignConfig,
+    *,
+    agents: int,
+    hours: float,
+    contacts: int,
+    start: float,
+    population: Population | None = None,
+    talk_median_s: float = 90.0,
+    wrap_s: float = 10.0,
+    name: str = "runtime-equivalent",
+) -> Any:
+    """The ``gatehouse simulate`` scenario that models what ``build_runtime`` runs: the
+    simulated network's population and the campaign's ring timeout, the bots' talk, wrap-up
+    and time on an answering machine, the information message at once when nobody is free
+    (decision 0044). Left different: busy and invalid numbers end after 3 s and 2 s in the
+    simulator and 0.2 s in the network, the simulator dials each contact once (the runtime
+    retries by the campaign's delays), and the runtime decides on its 1 s tick while the
+    simulator also decides whenever an agent comes free or a call ends."""
+    import math
+    from datetime import UTC, datetime
+
+    from gatehouse.services.dialler.bots import MACHINE_HANDLE_S, TALK_SIGMA
+    from gatehouse.telephony.simulated.scenario import Scenario
+
+    pop = population or Population()
+    z95 = 1.6448536269514722
+    return Scenario.model_validate(
+        {
+            "name": name,
+            "start": datetime.fromtimestamp(start, tz=UTC).isoformat(),
+            "duration": hours * 3600.0,
+            "agents": agents,
+            "contacts": contacts,
+            "answer": {
+                "human": pop.human,
+                "machine": pop.machine,
+                "busy": pop.busy,
+                "invalid": pop.invalid,
+            },
+            # the network: ring lognormal(0, 0.5) x median; a person waits patience_s
+            "ring_to_answer_s": {
+                "dist": "lognormal",
+                "median": pop.ring_median_s,
+                "p95": pop.ring_median_s * math.exp(z95 * 0.5),
+            },
+            "patience_s": {"dist": "fixed", "value": pop.patience_s},
+            "talk_s": {
+                "dist": "lognormal",
+                "median": talk_median_s,
+                "p95": talk_median_s * math.exp(z95 * TALK_SIGMA),
+            },
+            "wrap_s": {"dist": "fixed", "value": wrap_s},
+            "machine_handle_s": {"dist": "fixed", "value": MACHINE_HANDLE_S},
+            "amd": {
+                "enabled": config.amd,
+                "human_as_machine": pop.amd_human_as_machine,
+                "machine_as_human": 0.0,
+                "decision_s": {"dist": "fixed", "value": pop.amd_decision_s},
+            },
+            "rules": {
+                "abandon_limit": config.abandon_limit,
+                "operating_target": config.operating_target,
+                "ring_timeout_s": config.ring_timeout_s,
+                "hold_for_agent_s": 0.0,
+            },
+        }
+    )

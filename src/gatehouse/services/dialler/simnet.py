@@ -37,6 +37,9 @@ from gatehouse.telephony.port import (
 
 @dataclass(frozen=True)
 class Population:
+    """Shares of *dials* (as ``gatehouse simulate``'s answer mix): a dial is an invalid
+    number, busy, answered by a person, answered by a machine, or else rings out."""
+
     human: float = 0.30
     machine: float = 0.15
     busy: float = 0.05
@@ -56,6 +59,7 @@ class _Call:
     answered: bool = False
     bridged_to: str | None = None
     ended: bool = False
+    machine: bool = False  # answered by a machine (what an agent bridged to it hears)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -131,6 +135,12 @@ class SimulatedNetwork:
         self._end(call)
         kind = CallEventKind.HUNG_UP if call.answered else CallEventKind.NO_ANSWER
         self._emit(call, kind, hangup_party=HangupParty.LOCAL, reason="local hangup")
+
+    def answered_by_machine(self, call_id: str) -> bool:
+        """What the agent bridged to this call hears: a machine's greeting (True) or a
+        person. Only simulated agents (bots) ask; a person on the desk hears it."""
+        call = self._calls.get(call_id)
+        return call is not None and call.machine
 
     async def open_agent_leg(self, agent_id: str) -> str:
         return f"leg-{agent_id}"
@@ -214,13 +224,16 @@ class SimulatedNetwork:
             self._emit(call, CallEventKind.BUSY, sip_status=486)
             return
         self._emit(call, CallEventKind.RINGING)
-        kind_u = rng.random()
-        if kind_u < pop.human + pop.machine and ring < call.request.ring_timeout_s:
+        # one draw for the whole mix, so the shares are shares of dials (a second draw for
+        # the answer made them shares of the calls that were neither invalid nor busy)
+        answers = pop.invalid + pop.busy + pop.human + pop.machine
+        if u < answers and ring < call.request.ring_timeout_s:
             await self._clock.sleep(ring)
             if call.ended:
                 return
             call.answered = True
-            human = kind_u < pop.human
+            human = u < pop.invalid + pop.busy + pop.human
+            call.machine = not human
             answered_by = AnsweredBy.HUMAN if human else AnsweredBy.MACHINE
             detected = self._clock.now()
             if call.request.amd:
