@@ -182,9 +182,32 @@ class DomainPacer:
         )
         return max(0, int(self.inner.decide(snapshot)))
 
+    def connected(self, ctx: CallCtx, at: float) -> None:
+        """An answered call reached an agent: a live answer for the pacer (a person, or a
+        machine the dialler could not tell from one), as the simulator reports it."""
+        from gatehouse.domain.pacing import Outcome
+
+        answered = ctx.answered_at if ctx.answered_at is not None else at
+        self.inner.observe(Outcome(at=at, kind="human", ring_s=max(0.0, answered - ctx.opened_at)))
+
     def observe(self, ctx: CallCtx, outcome: CallOutcome, at: float) -> None:
         from gatehouse.domain.pacing import Outcome
 
+        if ctx.agent_id is not None and ctx.answered_at is not None:
+            # the answer was reported at connect (``connected``); now the agent's handle time
+            # (an outcome carrying handle_s is read as handle time only, not as a dial)
+            handle = max(0.0, at - ctx.answered_at) + (
+                self.runtime.config.wrap_up_s if self.runtime else 0.0
+            )
+            self.inner.observe(
+                Outcome(
+                    at=at,
+                    kind="handled",
+                    ring_s=max(0.0, ctx.answered_at - ctx.opened_at),
+                    handle_s=handle,
+                )
+            )
+            return
         kind = {
             CallOutcome.BUSY: "busy",
             CallOutcome.NETWORK_FAILURE: "invalid",
@@ -192,18 +215,12 @@ class DomainPacer:
             CallOutcome.MACHINE: "machine",
         }.get(outcome, "human")
         answered = ctx.answered_at if ctx.answered_at is not None else at
-        handle = None
-        if ctx.agent_id is not None and ctx.answered_at is not None:
-            handle = max(0.0, at - ctx.answered_at) + (
-                self.runtime.config.wrap_up_s if self.runtime else 0.0
-            )
         self.inner.observe(
             Outcome(
                 at=at,
                 kind=kind,
                 ring_s=max(0.0, answered - ctx.opened_at),
                 abandoned=outcome == CallOutcome.ABANDONED,
-                handle_s=handle,
             )
         )
 
@@ -857,6 +874,8 @@ class DiallerRuntime:
                 connected_at=now,
             )
             self.stats.connected += 1
+            if isinstance(self.pacer, DomainPacer):
+                self.pacer.connected(ctx, now)
             if self.handler is not None:
                 self.handler.connected(self, slot.machine.agent_id, ctx)
             return
