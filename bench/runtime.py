@@ -5,6 +5,9 @@ over ``--hours`` of virtual time on SQLite and, when reachable, PostgreSQL, and 
 attempts per wall second and database writes per attempt. The same-run baseline is the
 same scenario on the same runtime with SQLite at ``synchronous=OFF`` (no fsync),
 i.e. the runtime's own CPU cost without durable storage (the floor storage adds to).
+The last row is ``gatehouse simulate``'s bare simulation of the same scenario
+(``harness.bare_simulation_scenario``): its attempts, connects and agents' talk share are
+what the runtime should reproduce (decision 0044).
 
     python bench/runtime.py --agents 200 --hours 0.25
 """
@@ -26,12 +29,18 @@ from sqlalchemy import create_engine, event, text
 from gatehouse.adapters.storage import migrate
 from gatehouse.adapters.storage.db import make_engine, make_session_factory
 from gatehouse.adapters.storage.dialler import DiallerStore
-from gatehouse.domain.dialler.config import CampaignConfig
+from gatehouse.domain.dialler.agents import AgentState
+from gatehouse.domain.dialler.config import LIVE_OUTCOMES, CallOutcome, CampaignConfig
 from gatehouse.services.dialler.clocks import run_virtual
-from gatehouse.services.dialler.harness import build_runtime, seed_synthetic_campaign
+from gatehouse.services.dialler.harness import (
+    bare_simulation_scenario,
+    build_runtime,
+    seed_synthetic_campaign,
+)
 
 START = 1_767_949_200.0  # a Friday 09:00 UTC
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+CONFIG = CampaignConfig(pacer="progressive", wrap_up_s=10.0, hopper_size=400)
 
 
 def _count_writes(engine: Any) -> dict[str, int]:
@@ -57,18 +66,17 @@ def run_one(
 
     counter = _count_writes(engine)
     store = DiallerStore(make_session_factory(engine))
-    cfg = CampaignConfig(pacer="progressive", wrap_up_s=10.0, hopper_size=400)
-    seed_synthetic_campaign(store, "bench", contacts=contacts, config=cfg, at=START)
+    seed_synthetic_campaign(store, "bench", contacts=contacts, config=CONFIG, at=START)
     counter["writes"] = 0
 
     async def main(clock: Any) -> Any:
         runtime, network = build_runtime(store, clock, "bench", agents=agents, talk_median_s=90)
         await runtime.run(until=START + hours * 3600)
         await network.close()
-        return runtime
+        return runtime, talk_share(runtime, START + hours * 3600)
 
     wall = time.perf_counter()
-    runtime = run_virtual(START, main)
+    runtime, talk = run_virtual(START, main)
     wall = time.perf_counter() - wall
     attempts = store.counts("bench").attempts
     engine.dispose()
@@ -78,33 +86,37 @@ def run_one(
         "attempts_per_s": attempts / wall,
         "writes_per_attempt": counter["writes"] / max(1, attempts),
         "virtual_speed": hours * 3600 / wall,
-        "connected": runtime.stats.connected,
+        # live calls that reached an agent (not the machines agents recorded), as the simulator
+        "connected": sum(
+            n
+            for outcome, n in runtime.stats.outcomes.items()
+            if CallOutcome(outcome) in LIVE_OUTCOMES and outcome != CallOutcome.ABANDONED
+        ),
+        "talk_share": talk,
     }
+
+
+def talk_share(runtime: Any, until: float) -> float:
+    """The agents' time on calls over their logged-in time (the simulator's talk share)."""
+    on_call = logged = 0.0
+    for slot in runtime.agents.values():
+        m = slot.machine
+        spent = dict(m.durations)
+        spent[m.state] = spent.get(m.state, 0.0) + max(0.0, until - m.since)
+        on_call += spent.get(AgentState.ON_CALL, 0.0)
+        logged += sum(
+            v for k, v in spent.items() if k not in (AgentState.LOGGED_OUT, AgentState.PAUSED)
+        )
+    return on_call / logged if logged else 0.0
 
 
 def run_bare_simulation(agents: int, hours: float, contacts: int) -> dict[str, float]:
     """W1-B's bare pacer simulation (``gatehouse simulate``: no storage, no asyncio) on the
-    same scenario as the runtime legs: the simulated network's default population, talk
-    lognormal with median 90 s as the bots talk, 10 s wrap-up, progressive pacing."""
-    import math
-
+    scenario that models the runtime legs (``harness.bare_simulation_scenario``)."""
     from gatehouse.telephony.simulated.des import simulate
-    from gatehouse.telephony.simulated.scenario import Scenario
 
-    scenario = Scenario.model_validate(
-        {
-            "name": "runtime-bench-equivalent",
-            "start": "2026-01-09T09:00:00+00:00",
-            "duration": f"{hours * 3600:.0f}s",
-            "agents": agents,
-            "contacts": contacts,
-            "answer": {"human": 0.30, "machine": 0.15, "busy": 0.05, "invalid": 0.03},
-            "ring_to_answer_s": {"dist": "lognormal", "median": 8, "p95": 20},
-            "patience_s": {"dist": "lognormal", "median": 4, "p95": 10},
-            # the bots: lognormvariate(0, 0.6) x 90 s -> p95 = 90 e^(1.645 x 0.6)
-            "talk_s": {"dist": "lognormal", "median": 90, "p95": 90 * math.exp(1.645 * 0.6)},
-            "wrap_s": {"dist": "fixed", "value": 10},
-        }
+    scenario = bare_simulation_scenario(
+        CONFIG, agents=agents, hours=hours, contacts=contacts, start=START, talk_median_s=90
     )
     wall = time.perf_counter()
     result = simulate(scenario, "progressive", seed=1)
@@ -117,6 +129,7 @@ def run_bare_simulation(agents: int, hours: float, contacts: int) -> dict[str, f
         "writes_per_attempt": 0.0,
         "virtual_speed": hours * 3600 / wall,
         "connected": float(result.summary["connected"]),
+        "talk_share": float(result.summary["talk_share"]),
     }
 
 
@@ -159,6 +172,8 @@ def main() -> None:
     for col in (
         "leg",
         "attempts",
+        "connected",
+        "talk share",
         "wall s",
         "attempts/s",
         "writes/attempt",
@@ -171,6 +186,8 @@ def main() -> None:
         table.add_row(
             label,
             f"{r['attempts']:.0f}",
+            f"{r['connected']:.0f}",
+            f"{r['talk_share']:.3f}",
             f"{r['wall_s']:.1f}",
             f"{r['attempts_per_s']:.0f}",
             f"{r['writes_per_attempt']:.1f}",
@@ -181,6 +198,8 @@ def main() -> None:
     table.add_row(
         "bare simulation (gatehouse simulate, no storage)",
         f"{bare['attempts']:.0f}",
+        f"{bare['connected']:.0f}",
+        f"{bare['talk_share']:.3f}",
         f"{bare['wall_s']:.1f}",
         f"{bare['attempts_per_s']:.0f}",
         "0",
