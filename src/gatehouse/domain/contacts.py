@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import phonenumbers
+from phonenumbers import PhoneNumberType, is_number_type_geographical
 from phonenumbers import timezone as pn_timezone
 
 PHONE_HEADERS = ("phone", "telephone", "tel", "mobile", "phone_number", "number", "msisdn")
@@ -55,13 +56,33 @@ def to_e164(raw: str, region: str = "GB") -> tuple[str, str]:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidNumber(f"not a phone number ({exc})") from None
-    if not phonenumbers.is_valid_number(parsed):
+    # One type lookup serves both checks: ``is_valid_number`` is "its type is known", and
+    # ``time_zones_for_number`` would work the type out a second time (each is a pass over
+    # the region's number patterns, the dearest step of an import after ``parse``).
+    kind = phonenumbers.number_type(parsed)
+    if kind == PhoneNumberType.UNKNOWN:
         raise InvalidNumber("not a valid number for its country")
-    zones = pn_timezone.time_zones_for_number(parsed)
+    country_code = parsed.country_code or 0  # always set once parsed
+    if is_number_type_geographical(kind, country_code):
+        zones = pn_timezone.time_zones_for_geographical_number(parsed)
+    else:
+        zones = _country_zones(country_code, parsed)
     # UK mobiles list the Crown Dependencies too (alphabetically first): prefer London.
     known = [z for z in zones if z != "Etc/Unknown"]
     tz = "Europe/London" if not known or "Europe/London" in known else known[0]
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), tz
+
+
+_COUNTRY_ZONES: dict[int, tuple[str, ...]] = {}
+
+
+def _country_zones(country_code: int, parsed: phonenumbers.PhoneNumber) -> tuple[str, ...]:
+    """Time zones of a valid non-geographic number (most mobiles): the library answers
+    these by country calling code alone, so one answer per code is kept."""
+    zones = _COUNTRY_ZONES.get(country_code)
+    if zones is None:
+        zones = _COUNTRY_ZONES[country_code] = tuple(pn_timezone.time_zones_for_number(parsed))
+    return zones
 
 
 def neutralise_cell(value: str) -> str:
