@@ -124,6 +124,22 @@ def test_suppressed_numbers_are_not_imported(
     assert report.rejected[0].reason == "on a do-not-call list"
 
 
+def test_a_second_import_rejects_numbers_already_in_the_campaign(
+    session_factory: sessionmaker[Session], keyring: KeyRing, campaign: str, tmp_path: Path
+) -> None:
+    first = tmp_path / "first.csv"
+    first.write_text(HEADER + "Ann;Lee;07911 123123;x;y\nBob;Ray;07911 123124;x;y\n")
+    assert vault.import_contacts(session_factory, keyring, first, campaign).imported == 2
+    second = tmp_path / "second.csv"
+    second.write_text(HEADER + "Bob;Ray;+447911123124;x;y\nCy;Fox;07911 123125;x;y\n")
+    report = vault.import_contacts(session_factory, keyring, second, campaign)
+    assert report.imported == 1
+    assert [(r.row, r.column, r.reason) for r in report.rejected] == [
+        (2, "phone", "already in this campaign")
+    ]
+    assert _count(session_factory) == 3
+
+
 def test_xlsx_imports(
     session_factory: sessionmaker[Session], keyring: KeyRing, campaign: str, tmp_path: Path
 ) -> None:
@@ -182,7 +198,7 @@ def test_hostile_files_get_a_clear_error_and_import_nothing(
 def test_a_killed_import_leaves_nothing_and_a_rerun_imports_every_row_once(
     db_url: str, session_factory: sessionmaker[Session], campaign: str, tmp_path: Path
 ) -> None:
-    rows = 60_000
+    rows = 200_000  # enough that the import is still running when it is killed
     path = tmp_path / "big.csv"
     with path.open("w") as f:
         f.write("first_name,phone\n")

@@ -50,8 +50,19 @@ def ensure_master_key(path: Path) -> bytes:
 
 
 def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
-    nonce = secrets.token_bytes(12)
-    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+    return Sealer(key).seal(plaintext, aad)
+
+
+class Sealer:
+    """``seal`` under one key, many times (an import seals a blob per row): the AES-GCM
+    key schedule is set up once. Each blob still gets its own random 96-bit nonce."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        nonce = secrets.token_bytes(12)
+        return nonce + self._aead.encrypt(nonce, plaintext, aad)
 
 
 def unseal(key: bytes, blob: bytes, aad: bytes) -> bytes:

@@ -70,3 +70,24 @@ def transaction(factory: sessionmaker[Session], *, write_lock: bool = False) -> 
         if write_lock and session.get_bind().dialect.name == "sqlite":
             session.connection(execution_options={IMMEDIATE: True})
         yield session
+
+
+@contextmanager
+def sqlite_page_cache(session: Session, mib: int) -> Iterator[None]:
+    """On SQLite, give this session's connection a page cache of ``mib`` MiB until the block
+    ends (then the previous size again, as the connection goes back to the pool).
+
+    For one long write transaction into randomly ordered indexes (a contact import: the
+    contact ref and the number's HMAC): with the default 2 MiB cache, pages are spilled to
+    the WAL and read back again and again, which at 1 M rows costs more than the rows.
+    Elsewhere (PostgreSQL) this does nothing."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    conn = session.connection()
+    previous = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{int(mib) * 1024}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(previous or -2000)}")
