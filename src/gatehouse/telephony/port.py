@@ -70,7 +70,7 @@ class CallEvent:
     call_id: str
     attempt_id: str
     kind: CallEventKind
-    at: float
+    at: float  # ANSWERED: when the far end answered (AMD may decide later, below)
     answered_by: AnsweredBy | None = None
     detection_finished_at: float | None = None  # when AMD reached its verdict (ANSWERED)
     hangup_party: HangupParty | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -76,6 +77,7 @@ def test_with_amd_answered_waits_for_the_verdict_and_comes_once(
     engine._on_worker_event({"ev": "answered", "call": call})
     engine._on_worker_event({"ev": "dtmf", "call": call, "digit": "5", "duration_ms": 90})
     assert engine.events == []  # nothing before the verdict, not even a digit
+    time.sleep(0.02)  # the detector listens
     amd = {"ev": "amd", "call": call, "verdict": verdict, "reason": "r", "after_ms": 1280}
     engine._on_worker_event(amd)
     engine._on_worker_event(amd)
@@ -85,6 +87,8 @@ def test_with_amd_answered_waits_for_the_verdict_and_comes_once(
     answered = engine.events[0]
     assert answered.answered_by is answered_by
     assert answered.detection_finished_at is not None
+    # ``at`` is the answer: the 2 s for the information message run from it, not the verdict
+    assert answered.detection_finished_at - answered.at >= 0.02
     assert answered.extra["amd_after_ms"] == "1280"
     assert engine.events[1].digit == "5"
 
@@ -161,3 +165,29 @@ def test_simulated_network_records_digits_sent_on_an_answered_call() -> None:
 
     net = asyncio.run(main())
     assert list(net.sent_digits.values()) == ["1*2"]
+
+
+def test_simulated_network_answers_at_the_answer_and_decides_later() -> None:
+    """AMD on the simulated network: ANSWERED's ``at`` is the answer, ``detection_finished_at``
+    the verdict 1.6 s later (the SIP engine's cap), so the runtime's 2 s for the information
+    message include the detector's time on both engines."""
+    from gatehouse.services.dialler.clocks import LoopClock, run_virtual
+
+    async def main(clock: LoopClock) -> list[CallEvent]:
+        people = Population(human=1.0, machine=0.0, busy=0.0, invalid=0.0, patience_s=600)
+        net = SimulatedNetwork(clock, lambda ref: ref, population=people)
+        seen: list[CallEvent] = []
+        net.subscribe(seen.append)
+        placed = clock.now()
+        await net.place_call(_request("a", amd=True))
+        while not any(e.kind is CallEventKind.ANSWERED for e in seen):
+            await clock.sleep(0.5)
+        assert placed < seen[-1].at
+        await net.close()
+        return seen
+
+    events = run_virtual(1_000_000.0, main)
+    [answered] = [e for e in events if e.kind is CallEventKind.ANSWERED]
+    assert answered.answered_by is AnsweredBy.HUMAN
+    assert answered.detection_finished_at is not None
+    assert answered.detection_finished_at - answered.at == pytest.approx(1.6)

@@ -46,7 +46,7 @@ class Population:
     invalid: float = 0.03
     ring_median_s: float = 8.0
     patience_s: float = 4.0
-    amd_decision_s: float = 2.5
+    amd_decision_s: float = 1.6  # the SIP engine's cap (decision 0063), inside the 2 s rule
     amd_human_as_machine: float = 0.0
 
 
@@ -235,7 +235,7 @@ class SimulatedNetwork:
             human = u < pop.invalid + pop.busy + pop.human
             call.machine = not human
             answered_by = AnsweredBy.HUMAN if human else AnsweredBy.MACHINE
-            detected = self._clock.now()
+            answered_at = detected = self._clock.now()
             if call.request.amd:
                 await self._clock.sleep(pop.amd_decision_s)
                 detected = self._clock.now()
@@ -245,14 +245,17 @@ class SimulatedNetwork:
                 answered_by = AnsweredBy.UNKNOWN if not human else AnsweredBy.HUMAN
             if call.ended:
                 return
+            # ``at`` is when the person answered, not when AMD decided: the 2 s for the
+            # information message and the person's patience both run from the answer.
             self._emit(
                 call,
                 CallEventKind.ANSWERED,
+                at=answered_at,
                 answered_by=answered_by,
                 detection_finished_at=detected,
             )
             if human:
-                await self._clock.sleep(pop.patience_s)
+                await self._clock.sleep(max(0.0, pop.patience_s - (detected - answered_at)))
                 if not call.ended and call.bridged_to is None:
                     # nobody there: the person hangs up on a silent line
                     self._end(call)
@@ -271,12 +274,14 @@ class SimulatedNetwork:
     def _end(self, call: _Call) -> None:
         call.ended = True
 
-    def _emit(self, call: _Call, kind: CallEventKind, **kw: object) -> None:
+    def _emit(
+        self, call: _Call, kind: CallEventKind, *, at: float | None = None, **kw: object
+    ) -> None:
         event = CallEvent(
             call_id=call.call_id,
             attempt_id=call.request.attempt_id,
             kind=kind,
-            at=self._clock.now(),
+            at=self._clock.now() if at is None else at,
             **kw,  # type: ignore[arg-type]
         )
         for listener in list(self._listeners):

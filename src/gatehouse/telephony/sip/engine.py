@@ -127,6 +127,7 @@ class _Call:
     placed_at: float
     campaign_id: str | None = None
     answered: bool = False
+    answered_at: float | None = None  # when the far end answered (ANSWERED's ``at``)
     agent_leg: bool = False
     finished: bool = False
     record: bool = True  # False for legally privileged calls: never recorded, never monitored
@@ -433,6 +434,7 @@ class SipEngine:
             self._emit(CallEvent(call.call_id, call.attempt_id, CallEventKind.RINGING, now))
         elif kind == "answered":
             call.answered = True
+            call.answered_at = now
             if call.amd:
                 call.amd_pending = True  # ANSWERED comes with the worker's verdict
                 return
@@ -490,7 +492,7 @@ class SipEngine:
                 call.call_id,
                 call.attempt_id,
                 CallEventKind.ANSWERED,
-                now,
+                now if call.answered_at is None else call.answered_at,
                 answered_by=AMD_ANSWERED_BY[verdict],
                 detection_finished_at=now,
                 extra={
