@@ -209,7 +209,16 @@ def build_demo(
         engine=network,
         clock=clock,
         campaign_id=CAMPAIGN_ID,
-        handler=RoutingHandler(desk, BotHandler(seed=11, talk_median_s=talk_s, wrap_s=wrap_s)),
+        handler=RoutingHandler(
+            desk,
+            BotHandler(
+                seed=11,
+                talk_median_s=talk_s,
+                wrap_s=wrap_s,
+                # simulated agents hear an answering machine and record it (decision 0044)
+                hears_machine=None if sip is not None else network.answered_by_machine,
+            ),
+        ),
         tick_s=0.5,
         drain_s=5.0 if sip is not None else 600.0,
     )
