@@ -546,3 +546,22 @@ def test_the_simulator_gives_the_pacer_one_ring_age_per_ringing_call() -> None:
     # a pacer that does not model answer timing is not given (or charged for) the ages
     plain = Simulation(sc.model_copy(update={"duration": 60.0}), "progressive", 1)
     assert not plain._ring_ages
+
+
+def test_a_dialler_bound_caps_the_decision_and_only_placed_calls_are_booked() -> None:
+    """Decision 0045: a dialler that places at most ``max_new_calls`` says so; the pacer
+    returns no more and books for calibration only the extra calls it returned (the runtime
+    used to cap after the decision, so every tick booked calls never placed and kappa fell
+    to its floor)."""
+    free = _trained(0.0, 2)
+    wanted = free.decide(_busy_team())
+    assert wanted >= 3
+    capped = _trained(0.0, 2)
+    team = _busy_team()
+    bound = PacingSnapshot(**{**{f: getattr(team, f) for f in team.__slots__}, "max_new_calls": 1})
+    assert capped.decide(bound) == 1
+    assert sum(pred for _, pred in capped._pending) < sum(pred for _, pred in free._pending)
+    zero = PacingSnapshot(**{**{f: getattr(team, f) for f in team.__slots__}, "max_new_calls": 0})
+    pending = len(capped._pending)
+    assert capped.decide(zero) == 0
+    assert len(capped._pending) == pending

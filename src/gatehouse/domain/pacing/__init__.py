@@ -32,6 +32,10 @@ class PacingSnapshot:
     live_calls: int = 0
     abandoned_calls: int = 0
     seconds_to_day_end: float = 86_400.0
+    # the most new calls the dialler will place now (its hard abandon bound, decision 0045);
+    # None: whatever the pacer asks. A pacer that learns from its own decisions must not
+    # book calls beyond it as placed.
+    max_new_calls: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,10 @@ SMALL_TEAM_MIN_AGENTS = 6
 class PredictivePacer:
     name = "predictive"
     uses_ring_ages = True  # reads PacingSnapshot.ringing_elapsed (decision 0023)
+    # steers the abandon rate itself from the dialler's own counts (the budget outer loop,
+    # progressive when one more abandon would breach): the runtime's worst-case cap on calls
+    # beyond the free agents is not applied on top of it (decision 0045)
+    budgets_abandons = True
 
     def __init__(
         self,
@@ -269,6 +273,9 @@ class PredictivePacer:
 
     def decide(self, s: PacingSnapshot) -> int:
         floor = max(0, s.agents_ready - s.calls_ringing - s.calls_waiting)
+        cap = s.max_new_calls
+        if cap is not None:
+            floor = min(floor, max(0, cap))
         if s.agents_logged_in < self.min_agents:
             self.last_alpha = 0.0
             return floor
@@ -304,6 +311,10 @@ class PredictivePacer:
             base = self._placed_since_refresh + floor
         offset = s.agents_ready - s.calls_waiting - removed - forecast.shift
         extra = min(MAX_EXTRA, s.agents_logged_in)
+        if cap is not None:
+            # the dialler places no more than this: calls it would not place are neither
+            # booked for calibration nor counted as ringing (decision 0045)
+            extra = min(extra, max(0, cap - floor))
         # The threshold per extra call, in the model's own terms; never so loose that the test
         # passes whatever the model says (a call more likely than not to find no agent).
         threshold = min(self.max_model_risk, alpha / self._kappa(s.now))

@@ -81,6 +81,8 @@ LATE_OUTCOMES = frozenset(
     }
 )
 RECONCILE_EVERY_S = 30.0  # clock seconds
+#: an agent on a call: reserved for it, talking, or writing it up
+BUSY_STATES = frozenset({AgentState.RESERVED, AgentState.ON_CALL, AgentState.WRAP_UP})
 CONTACT_LEASE_S = 120.0
 
 
@@ -148,10 +150,12 @@ class DomainPacer:
         rt = self.runtime
         assert rt is not None
         now = rt.clock.now()
+        # seconds into the agent's whole call (talk and wrap-up), as the handle times the
+        # pacer learns from; not since the last state change (wrap-up would restart it)
         busy = [
-            now - s.machine.since
+            now - (s.machine.since if s.busy_since is None else s.busy_since)
             for s in rt.agents.values()
-            if s.machine.state in (AgentState.RESERVED, AgentState.ON_CALL, AgentState.WRAP_UP)
+            if s.machine.state in BUSY_STATES
         ]
         logged_in = sum(
             1
@@ -179,6 +183,13 @@ class DomainPacer:
             live_calls=live,
             abandoned_calls=abandoned,
             seconds_to_day_end=day_end,
+            # the runtime's hard abandon bound, where it applies (``_dial_round``): the pacer
+            # is told, so it does not learn from calls it asked for and were never placed
+            max_new_calls=(
+                max(0, ready_agents + rt.abandon_headroom(now) - dialling)
+                if rt.worst_case_cap
+                else None
+            ),
         )
         return max(0, int(self.inner.decide(snapshot)))
 
@@ -190,23 +201,22 @@ class DomainPacer:
         answered = ctx.answered_at if ctx.answered_at is not None else at
         self.inner.observe(Outcome(at=at, kind="human", ring_s=max(0.0, answered - ctx.opened_at)))
 
+    def agent_free(self, busy_since: float, at: float) -> None:
+        """An agent is free again after a call: the time it took them, from the connect to
+        ready (talk and wrap-up as they really were; an answering machine has no wrap-up),
+        is a handle time, as the simulator reports it when an agent comes free."""
+        from gatehouse.domain.pacing import Outcome
+
+        self.inner.observe(
+            Outcome(at=at, kind="handled", ring_s=0.0, handle_s=max(0.0, at - busy_since))
+        )
+
     def observe(self, ctx: CallCtx, outcome: CallOutcome, at: float) -> None:
         from gatehouse.domain.pacing import Outcome
 
         if ctx.agent_id is not None and ctx.answered_at is not None:
-            # the answer was reported at connect (``connected``); now the agent's handle time
-            # (an outcome carrying handle_s is read as handle time only, not as a dial)
-            handle = max(0.0, at - ctx.answered_at) + (
-                self.runtime.config.wrap_up_s if self.runtime else 0.0
-            )
-            self.inner.observe(
-                Outcome(
-                    at=at,
-                    kind="handled",
-                    ring_s=max(0.0, ctx.answered_at - ctx.opened_at),
-                    handle_s=handle,
-                )
-            )
+            # the answer was reported at connect (``connected``), the agent's handle time is
+            # reported when the agent is free again (``agent_free``)
             return
         kind = {
             CallOutcome.BUSY: "busy",
@@ -270,6 +280,8 @@ class AgentSlot:
     #: a call a restart cut off, whose record the agent may still finish (attempt, contact)
     recovered: tuple[str, str] | None = None
     wrap_task: asyncio.Task[None] | None = None
+    #: when the agent's current call began (reserved or connected); None when not busy
+    busy_since: float | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     version: int = 0
 
@@ -323,6 +335,12 @@ class DiallerRuntime:
         self.pacer = pacer or pacer_by_name(rec.config.pacer, rec.config)
         if isinstance(self.pacer, DomainPacer):
             self.pacer.runtime = self
+        #: cap calls beyond the free agents by the abandon budget (``abandon_headroom``)?
+        #: Not for progressive (it cannot abandon), nor for a pacer that budgets abandons
+        #: itself (predictive), which the simulator measures uncapped (decision 0045)
+        self.worst_case_cap = not isinstance(self.pacer, ProgressivePacer) and not getattr(
+            getattr(self.pacer, "inner", None), "budgets_abandons", False
+        )
         self.agents: dict[str, AgentSlot] = {}
         self.calls: dict[str, CallCtx] = {}  # by attempt id
         self.by_call: dict[str, str] = {}  # engine call id → attempt id
@@ -494,7 +512,15 @@ class DiallerRuntime:
         reason: str = "",
         wrap_s: float | None = None,
     ) -> None:
-        change = slot.machine.move(to, self.clock.now(), reason=reason, wrap_s=wrap_s)
+        now = self.clock.now()
+        was_busy = slot.machine.state in BUSY_STATES
+        change = slot.machine.move(to, now, reason=reason, wrap_s=wrap_s)
+        if to in BUSY_STATES and not was_busy:
+            slot.busy_since = now
+        elif to not in BUSY_STATES and was_busy:
+            if slot.busy_since is not None and isinstance(self.pacer, DomainPacer):
+                self.pacer.agent_free(slot.busy_since, now)
+            slot.busy_since = None
         self.store.record_state(
             slot.machine, change, worker_id=self.worker_id, attempt_id=slot.attempt_id
         )
@@ -552,7 +578,8 @@ class DiallerRuntime:
         while the rate stays at or under the operating target even if every one of them is
         abandoned: ``s ≤ (target·live − abandoned) / (1 − target)``, over the rolling 24 h
         and the calendar day (campaign's home zone), from the runtime's own attempt records
-        (invariant 4). A hard worst-case bound, whatever the pacer predicts."""
+        (invariant 4). A hard worst-case bound, whatever the pacer predicts; applied to pacers
+        that do not budget abandons themselves (``worst_case_cap``: power, vicidial)."""
         local = datetime.fromtimestamp(now, tz=ZoneInfo(self.config.default_timezone))
         day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
         cached = self._budget_cache
@@ -630,7 +657,7 @@ class DiallerRuntime:
         dialling = self._dialling()
         want = self.pacer.lines_to_dial(ready_agents=ready, dialling=dialling, config=self.config)
         reserved = isinstance(self.pacer, ProgressivePacer)
-        if not reserved:
+        if self.worst_case_cap:
             # never more calls beyond the free agents than the abandon budget can absorb
             allowed = ready + self.abandon_headroom(now) - dialling
             want = min(want, max(0, allowed))
