@@ -10,6 +10,7 @@ The last row is ``gatehouse simulate``'s bare simulation of the same scenario
 what the runtime should reproduce (decision 0044).
 
     python bench/runtime.py --agents 200 --hours 0.25
+    python bench/runtime.py --agents 50 --hours 2 --contacts 30000 --no-pg --pacer predictive
 """
 
 from __future__ import annotations
@@ -55,7 +56,13 @@ def _count_writes(engine: Any) -> dict[str, int]:
 
 
 def run_one(
-    url: str, agents: int, hours: float, contacts: int, *, fast: bool = False
+    url: str,
+    agents: int,
+    hours: float,
+    contacts: int,
+    *,
+    fast: bool = False,
+    config: CampaignConfig = CONFIG,
 ) -> dict[str, float]:
     engine = make_engine(url)
     if fast:
@@ -66,7 +73,7 @@ def run_one(
 
     counter = _count_writes(engine)
     store = DiallerStore(make_session_factory(engine))
-    seed_synthetic_campaign(store, "bench", contacts=contacts, config=CONFIG, at=START)
+    seed_synthetic_campaign(store, "bench", contacts=contacts, config=config, at=START)
     counter["writes"] = 0
 
     async def main(clock: Any) -> Any:
@@ -110,16 +117,18 @@ def talk_share(runtime: Any, until: float) -> float:
     return on_call / logged if logged else 0.0
 
 
-def run_bare_simulation(agents: int, hours: float, contacts: int) -> dict[str, float]:
+def run_bare_simulation(
+    agents: int, hours: float, contacts: int, config: CampaignConfig = CONFIG
+) -> dict[str, float]:
     """W1-B's bare pacer simulation (``gatehouse simulate``: no storage, no asyncio) on the
     scenario that models the runtime legs (``harness.bare_simulation_scenario``)."""
     from gatehouse.telephony.simulated.des import simulate
 
     scenario = bare_simulation_scenario(
-        CONFIG, agents=agents, hours=hours, contacts=contacts, start=START, talk_median_s=90
+        config, agents=agents, hours=hours, contacts=contacts, start=START, talk_median_s=90
     )
     wall = time.perf_counter()
-    result = simulate(scenario, "progressive", seed=1)
+    result = simulate(scenario, config.pacer, seed=1)
     wall = time.perf_counter() - wall
     attempts = float(result.summary["calls_placed"])
     return {
@@ -139,7 +148,9 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=0.25)
     ap.add_argument("--contacts", type=int, default=20000)
     ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--pacer", default=CONFIG.pacer, help="progressive (default), predictive, ...")
     a = ap.parse_args()
+    config = CONFIG.model_copy(update={"pacer": a.pacer})
     console = Console(width=140)
     tmp = Path(tempfile.mkdtemp())
     legs: list[tuple[str, str]] = [("sqlite (durable, WAL)", f"sqlite:///{tmp / 'bench.db'}")]
@@ -156,19 +167,19 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     with Progress(console=console) as progress:
         task = progress.add_task("runtime legs", total=len(legs) + 2)
-        bare = run_bare_simulation(a.agents, a.hours, a.contacts)
+        bare = run_bare_simulation(a.agents, a.hours, a.contacts, config)
         progress.advance(task)
         migrate.upgrade(base_url)
         results["baseline: sqlite synchronous=OFF"] = run_one(
-            base_url, a.agents, a.hours, a.contacts, fast=True
+            base_url, a.agents, a.hours, a.contacts, fast=True, config=config
         )
         progress.advance(task)
         for label, url in legs:
             migrate.upgrade(url)
-            results[label] = run_one(url, a.agents, a.hours, a.contacts)
+            results[label] = run_one(url, a.agents, a.hours, a.contacts, config=config)
             progress.advance(task)
     base = results["baseline: sqlite synchronous=OFF"]["attempts_per_s"]
-    table = Table(title=f"dialler runtime, {a.agents} bots, {a.hours} h virtual")
+    table = Table(title=f"dialler runtime, {a.agents} bots, {a.hours} h virtual, {a.pacer}")
     for col in (
         "leg",
         "attempts",
