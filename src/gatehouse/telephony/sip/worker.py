@@ -8,6 +8,12 @@ per-call recording encrypted while written (stereo: left the far end, right what
 sent it), answering-machine detection on the far end's audio after the answer (a dial with
 ``amd`` parameters; one ``amd`` report with the verdict, by the analysis cap at the latest)
 and DTMF both ways. It never decides anything about a campaign: that is the coordinator's job.
+
+In a pool of workers (``--relay 127.0.0.1``, decision 0064) a bridge may join a leg here to a
+leg in another worker. Each side then holds a *relay leg*: a stand-in, under the real leg's id,
+for the leg in the other worker, whose audio arrives and leaves as UDP datagrams on loopback
+(``remote`` / ``drop_remote`` commands). A relay leg is answered, has no SIP call, and is
+bridged, mixed, supervised and recorded by the same code as a local leg.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ import contextlib
 import json
 import re
 import signal
+import struct
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +48,109 @@ from gatehouse.telephony.sip.host import (
 RATE = 8000
 FRAME_BYTES = RATE * 2 * FRAME_MS // 1000
 AUDIO_STATS_EVERY = 25  # ticks (0.5 s): live AudioStats snapshot per answered leg
+# A relay datagram: stream id, sequence number, the sender's time.monotonic() (one clock for
+# every process on the host), then s16 PCM as read from the leg (at most a few frames).
+RELAY_HEADER = struct.Struct("!IId")
+RELAY_QUEUE_CAP_BYTES = FRAME_BYTES * 3  # 60 ms, like a leg's transmit queue: older is dropped
+
+
+class RelayAudio:
+    """The ``call.audio`` of a relay leg: ``read`` takes what the other worker sent for this
+    stream (oldest first, never more than 60 ms queued), ``write`` sends a datagram to it.
+    Never raises (a lost peer worker is the coordinator's business), like ``read_audio``.
+    Also measures what the relay adds: each datagram's age when the media loop takes it."""
+
+    def __init__(self, stream: int, peer: tuple[str, int], send: Any) -> None:
+        self.stream = stream
+        self.peer = peer
+        self._send = send  # the worker's relay transport's sendto
+        self._queue: deque[tuple[float, bytes]] = deque()
+        self._queued = 0
+        self._seq = 0
+        self._next_seq: int | None = None
+        self.sent = 0
+        self.received = 0
+        self.lost = 0  # sequence gaps
+        self.dropped = 0  # frames dropped because the queue was over its cap
+        self.delays_ms: list[float] = []  # sent -> taken by our media loop, per datagram
+
+    def arrived(self, seq: int, sent_at: float, pcm: bytes) -> None:
+        self.received += 1
+        if self._next_seq is not None and seq > self._next_seq:
+            self.lost += seq - self._next_seq
+        self._next_seq = seq + 1
+        self._queue.append((sent_at, pcm))
+        self._queued += len(pcm)
+        while self._queued > RELAY_QUEUE_CAP_BYTES and len(self._queue) > 1:
+            _, old = self._queue.popleft()
+            self._queued -= len(old)
+            self.dropped += len(old) // FRAME_BYTES
+
+    def read(self, max_bytes: int) -> bytes:
+        out = bytearray()
+        now = time.monotonic()
+        while self._queue and len(out) + len(self._queue[0][1]) <= max_bytes:
+            sent_at, pcm = self._queue.popleft()
+            self._queued -= len(pcm)
+            out += pcm
+            if len(self.delays_ms) < 100_000:
+                self.delays_ms.append((now - sent_at) * 1000)
+        return bytes(out)
+
+    def write(self, pcm: bytes) -> int:
+        with contextlib.suppress(OSError):
+            self._send(RELAY_HEADER.pack(self.stream, self._seq, time.monotonic()) + pcm, self.peer)
+            self._seq += 1
+            self.sent += 1
+        return len(pcm)
+
+    def info(self) -> Any:
+        return _RelayInfo()
+
+    def flush_tx(self) -> None:
+        pass
+
+    def stats(self) -> None:
+        return None
+
+    def report(self) -> dict[str, Any]:
+        delays = np.array(self.delays_ms) if self.delays_ms else None
+        return {
+            "stream": self.stream,
+            "sent": self.sent,
+            "received": self.received,
+            "lost": self.lost,
+            "dropped_frames": self.dropped,
+            "delay_ms_p50": None if delays is None else round(float(np.percentile(delays, 50)), 2),
+            "delay_ms_p99": None if delays is None else round(float(np.percentile(delays, 99)), 2),
+            "delay_ms_max": None if delays is None else round(float(delays.max()), 2),
+        }
+
+
+@dataclass(frozen=True)
+class _RelayInfo:
+    tx_buffered: int = 0
+
+
+class RelayCall:
+    """The ``call`` of a relay leg: it has audio and nothing else to do."""
+
+    def __init__(self, audio: RelayAudio) -> None:
+        self.audio = audio
+
+    async def hangup(self) -> None:
+        return None
+
+    async def send_dtmf(self, digits: str) -> None:
+        raise ValueError("a relay leg cannot send DTMF: send it on the worker with the call")
+
+
+class _RelayProtocol(asyncio.DatagramProtocol):
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.worker._relay_datagram(data, addr)
 
 
 @dataclass
@@ -61,14 +172,18 @@ class Leg:
     amd: AmdDetector | None = None  # running from the answer until its verdict
     answered_at: float = 0.0
     dtmf: asyncio.Task[None] | None = None  # digits being sent, one send after another
+    relay: RelayAudio | None = None  # a relay leg: a stand-in for a leg in another worker
 
 
 class Worker:
-    def __init__(self, listen: str) -> None:
+    def __init__(self, listen: str, relay_host: str = "") -> None:
         self.host = SipHost(listen, user="gatehouse", max_calls=200)
         self.legs: dict[str, Leg] = {}
         self.by_handle: dict[int, str] = {}
         self.out = sys.stdout
+        self.relay_host = relay_host  # "" = no relay socket (a single worker)
+        self.relay_transport: asyncio.DatagramTransport | None = None
+        self.streams: dict[int, RelayAudio] = {}
 
     def emit(self, ev: str, **fields: Any) -> None:
         self.out.write(json.dumps({"ev": ev, "t": time.monotonic(), **fields}) + "\n")
@@ -79,7 +194,15 @@ class Worker:
         self.host.listeners.append(self._on_call_event)
         # The worker only places calls; anything arriving uninvited is refused (486).
         self.host.ua.on_incoming(self._refuse)
-        self.emit("ready", listen=self.host.listen)
+        if self.relay_host:
+            transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+                lambda: _RelayProtocol(self), local_addr=(self.relay_host, 0)
+            )
+            self.relay_transport = transport
+            host, port = transport.get_extra_info("sockname")[:2]
+            self.emit("ready", listen=self.host.listen, relay=f"{host}:{port}")
+        else:
+            self.emit("ready", listen=self.host.listen)
         media = asyncio.create_task(self._media_loop())
         reader = asyncio.StreamReader()
         loop = asyncio.get_running_loop()
@@ -107,6 +230,45 @@ class Worker:
                 with contextlib.suppress(Exception):
                     await leg.tracked.call.hangup()
             await self.host.close()
+            if self.relay_transport is not None:
+                self.relay_transport.close()
+
+    def _relay_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
+        if len(data) < RELAY_HEADER.size:
+            return
+        stream, seq, sent_at = RELAY_HEADER.unpack_from(data)
+        relay = self.streams.get(stream)
+        # Only the worker the coordinator named for this stream may feed it.
+        if relay is None or tuple(addr[:2]) != relay.peer:
+            return
+        relay.arrived(seq, sent_at, data[RELAY_HEADER.size :])
+
+    def _add_remote(self, c: dict[str, Any]) -> None:
+        """A relay leg standing for leg ``call`` in the worker whose relay socket is ``peer``."""
+        if self.relay_transport is None:
+            raise ValueError("this worker has no relay socket")
+        if c["call"] in self.legs:
+            raise ValueError("a leg with that id is already here")
+        host, _, port = str(c["peer"]).rpartition(":")
+        transport = self.relay_transport
+        audio = RelayAudio(int(c["stream"]), (host, int(port)), transport.sendto)
+        tracked = TrackedCall(call=RelayCall(audio), handle=-int(c["stream"]))
+        leg = Leg(c["call"], tracked, 0.0, time.monotonic(), answered=True, relay=audio)
+        leg.answered_at = time.monotonic()
+        self.legs[leg.id] = leg
+        self.streams[audio.stream] = audio
+
+    def _drop_remote(self, leg: Leg) -> None:
+        assert leg.relay is not None
+        self._stop_recording(leg)
+        for other in self.legs.values():
+            if other.partner == leg.id:
+                other.partner = None
+            if other.supervisor == leg.id:
+                other.supervisor = None
+        self.legs.pop(leg.id, None)
+        self.streams.pop(leg.relay.stream, None)
+        self.emit("relay_closed", call=leg.id, **leg.relay.report())
 
     async def _command(self, c: dict[str, Any]) -> None:
         op = c.get("op")
@@ -128,11 +290,18 @@ class Worker:
             if tracked.closed_at is not None:
                 self._on_call_event("closed", tracked)
             return
+        if op == "remote":
+            self._add_remote(c)
+            return
         leg = self.legs.get(c.get("call", ""))
         if leg is None:
             self.emit("error", call=c.get("call"), message=f"no such call for {op}")
             return
-        if op == "hangup":
+        if op == "drop_remote":
+            if leg.relay is None:
+                raise ValueError("not a relay leg")
+            self._drop_remote(leg)
+        elif op == "hangup":
             leg.audio = audio_stats(leg.tracked.call) or leg.audio
             with contextlib.suppress(Exception):
                 await leg.tracked.call.hangup()
@@ -410,13 +579,14 @@ def _stereo(left: bytes, right: bytes) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--listen", required=True)
+    parser.add_argument("--relay", default="", help="host for the relay socket (a pool)")
     args = parser.parse_args()
     # Ctrl-C and a service manager's SIGTERM reach the whole process group. The coordinator
     # decides when calls end (it drains them first); the worker stops when it is told to or
     # when its stdin closes because the coordinator is gone, never on the group's signal.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    asyncio.run(Worker(args.listen).run())
+    asyncio.run(Worker(args.listen, args.relay).run())
 
 
 if __name__ == "__main__":
