@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,19 +58,32 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 IMMEDIATE = "gatehouse_sqlite_immediate"
 
 
+_open_units = threading.local()  # per thread: how many ``transaction`` units are open
+
+
 @contextmanager
-def transaction(factory: sessionmaker[Session], *, write_lock: bool = False) -> Iterator[Session]:
+def transaction(
+    factory: sessionmaker[Session], *, write_lock: bool | None = None
+) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any exception.
 
-    ``write_lock``: on SQLite, hold the write lock from the start. Use it for a long unit
-    that reads and then writes while other connections write (an export that is audited
-    when it is done): otherwise its read snapshot goes stale and the write fails at once
-    with "database is locked". Not the default: a unit that opens another ``transaction``
-    inside itself and writes there would wait for its own lock (decision 0013)."""
-    with factory() as session, session.begin():
-        if write_lock and session.get_bind().dialect.name == "sqlite":
-            session.connection(execution_options={IMMEDIATE: True})
-        yield session
+    On SQLite the outermost unit of a thread holds the write lock from the start (``BEGIN
+    IMMEDIATE``): in WAL mode a unit that reads and then writes (every audit append reads
+    the chain head; a session check reads, then touches ``last_seen``) fails at once with
+    "database is locked" if another connection wrote in between, whatever the busy timeout;
+    with the lock taken first it waits its turn instead. A unit opened inside another one
+    in the same thread begins deferred, so it can read beside its outer unit instead of
+    waiting for that unit's own lock (decision 0013). ``write_lock`` forces either way."""
+    depth = getattr(_open_units, "depth", 0)
+    _open_units.depth = depth + 1
+    try:
+        with factory() as session, session.begin():
+            immediate = depth == 0 if write_lock is None else write_lock
+            if immediate and session.get_bind().dialect.name == "sqlite":
+                session.connection(execution_options={IMMEDIATE: True})
+            yield session
+    finally:
+        _open_units.depth = depth
 
 
 @contextmanager
