@@ -75,7 +75,7 @@ def test_a_bridge_in_one_worker_has_no_relay_and_across_workers_goes_through_one
         remote = [c for _, c in engine.sent[mark:] if c["op"] == "remote"]
         assert engine.ops(mark) == [
             (0, "remote", far),  # the call stands in the agent's worker
-            (1, "remote", agent),  # the agent stands beside the call
+            (1, "remote", f"{agent}~1"),  # the agent stands beside the call
             (1, "bridge", far),
             (0, "bridge", agent),
         ]
@@ -89,7 +89,7 @@ def test_a_bridge_in_one_worker_has_no_relay_and_across_workers_goes_through_one
         await engine.supervise(sup, far, SuperviseMode.WHISPER)
         assert engine.ops(mark) == [
             (0, "remote", sup),
-            (1, "remote", f"mix-{sup}"),
+            (1, "remote", "mix~2"),
             (1, "bridge", sup),
             (0, "supervise", far),
         ]
@@ -98,14 +98,17 @@ def test_a_bridge_in_one_worker_has_no_relay_and_across_workers_goes_through_one
         assert engine.ops(mark) == [
             (0, "end_supervision", sup),
             (0, "drop_remote", sup),
-            (1, "drop_remote", f"mix-{sup}"),
+            (1, "drop_remote", "mix~2"),
         ]
         # the call ends: both relay legs are dropped
         mark = len(engine.sent)
         engine._on_worker_event({"ev": "closed", "call": far, "answered": True}, 1)
         await asyncio.sleep(0)
         await asyncio.sleep(0)
-        assert sorted(engine.ops(mark)) == [(0, "drop_remote", far), (1, "drop_remote", agent)]
+        assert sorted(engine.ops(mark)) == [
+            (0, "drop_remote", far),
+            (1, "drop_remote", f"{agent}~1"),
+        ]
 
     asyncio.run(main())
 

@@ -11,11 +11,11 @@ def test_a_relay_leg_sends_tagged_frames_and_plays_only_its_peers() -> None:
     sent: list[tuple[bytes, tuple[str, int]]] = []
     worker = Worker("127.0.0.1:1", relay_host="127.0.0.1")
 
-    class _Transport:
+    class _Socket:
         def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
             sent.append((data, addr))
 
-    worker.relay_transport = _Transport()  # type: ignore[assignment]
+    worker.relay_sock = _Socket()  # type: ignore[assignment]
     worker._add_remote({"call": "sip-1", "stream": 7, "peer": "127.0.0.1:7001"})
     leg = worker.legs["sip-1"]
     assert leg.answered and leg.relay is not None

@@ -165,7 +165,8 @@ class _Call:
 class _Link:
     """A leg made present in another worker through the relay: a relay leg named ``leg`` in
     worker ``there`` stands for it, and a relay leg named ``far`` in the leg's own worker
-    ``here`` stands for what ``there`` sends back; one stream id names both directions."""
+    ``here`` stands for what ``there`` sends back; one stream id names both directions, and
+    ``far`` carries it, so a late ``drop_remote`` of an earlier link never hits a new one."""
 
     leg: str
     here: int
@@ -508,9 +509,9 @@ class SipEngine:
         if here is None or there is None or here == there:
             await self._send({"op": "bridge", "call": call_id, "other": leg_id})
             return
-        await self._link(call_id, far=leg_id)
+        link = await self._link(call_id, far=leg_id)
         self._bridged[call_id] = leg_id
-        await self._send_to(here, {"op": "bridge", "call": call_id, "other": leg_id})
+        await self._send_to(here, {"op": "bridge", "call": call_id, "other": link.far})
         await self._send_to(there, {"op": "bridge", "call": leg_id, "other": call_id})
 
     async def unbridge(self, call_id: str) -> None:
@@ -529,26 +530,28 @@ class SipEngine:
 
     async def _link(self, leg_id: str, far: str, there: int | None = None) -> _Link:
         """Make leg ``leg_id`` present in another worker (the worker of ``far``, or
-        ``there``): a relay leg for it there, and a relay leg named ``far`` beside it."""
+        ``there``): a relay leg for it there, and one standing for ``far`` beside it."""
         here = self._calls[leg_id].worker
         if there is None:
             there = self._calls[far].worker
         self._streams += 1
-        link = _Link(leg_id, here, far, there, self._streams)
+        link = _Link(leg_id, here, f"{far}~{self._streams}", there, self._streams)
         self._links[leg_id] = link
         near, away = self._workers[here], self._workers[there]
         await self._send_to(
             there, {"op": "remote", "call": leg_id, "stream": link.stream, "peer": near.relay}
         )
         await self._send_to(
-            here, {"op": "remote", "call": far, "stream": link.stream, "peer": away.relay}
+            here, {"op": "remote", "call": link.far, "stream": link.stream, "peer": away.relay}
         )
         return link
 
     async def _unlink(self, leg_id: str) -> None:
         link = self._links.pop(leg_id, None)
-        if link is None:
-            return
+        if link is not None:
+            await self._drop(link)
+
+    async def _drop(self, link: _Link) -> None:
         for index, name in ((link.there, link.leg), (link.here, link.far)):
             with contextlib.suppress(EngineUnavailable, ConnectionError, OSError):
                 await self._send_to(index, {"op": "drop_remote", "call": name})
@@ -575,13 +578,15 @@ class SipEngine:
 
     def _leg_ended(self, leg_id: str) -> None:
         """A leg closed: drop the relay legs that stood for it or for its bridge partner."""
+        # The table forgets the links now (a bridge made before the drops run gets new ones).
         for call_id, agent in list(self._bridged.items()):
             if leg_id in (call_id, agent):
                 del self._bridged[call_id]
-                self._chore(self._unlink(call_id))
-        if leg_id in self._links:
+                if (link := self._links.pop(call_id, None)) is not None:
+                    self._chore(self._drop(link))
+        if (link := self._links.pop(leg_id, None)) is not None:
             self._supervising.pop(leg_id, None)
-            self._chore(self._unlink(leg_id))
+            self._chore(self._drop(link))
 
     async def play_prompt(self, call_id: str, prompt_id: str) -> None:
         path = self.config.prompts[prompt_id]
@@ -664,11 +669,8 @@ class SipEngine:
             await self._unlink(supervisor_leg_id)
             link = None
         if link is None:
-            await self._link(supervisor_leg_id, far=f"mix-{supervisor_leg_id}", there=mixing)
-            await self._send_to(
-                own,
-                {"op": "bridge", "call": supervisor_leg_id, "other": f"mix-{supervisor_leg_id}"},
-            )
+            link = await self._link(supervisor_leg_id, far="mix", there=mixing)
+            await self._send_to(own, {"op": "bridge", "call": supervisor_leg_id, "other": link.far})
         self._supervising[supervisor_leg_id] = mixing
         await self._send_to(mixing, command)
 

@@ -24,6 +24,7 @@ import contextlib
 import json
 import re
 import signal
+import socket
 import struct
 import sys
 import time
@@ -52,6 +53,8 @@ AUDIO_STATS_EVERY = 25  # ticks (0.5 s): live AudioStats snapshot per answered l
 # every process on the host), then s16 PCM as read from the leg (at most a few frames).
 RELAY_HEADER = struct.Struct("!IId")
 RELAY_QUEUE_CAP_BYTES = FRAME_BYTES * 3  # 60 ms, like a leg's transmit queue: older is dropped
+RELAY_SOCKET_BUFFER = 4 << 20  # asked for; the kernel may cap it (net.core.rmem_max)
+RELAY_DRAIN_MAX = 20_000  # datagrams per tick at most (200 relay legs x a 2 s stall)
 
 
 class RelayAudio:
@@ -145,14 +148,6 @@ class RelayCall:
         raise ValueError("a relay leg cannot send DTMF: send it on the worker with the call")
 
 
-class _RelayProtocol(asyncio.DatagramProtocol):
-    def __init__(self, worker: Worker) -> None:
-        self.worker = worker
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.worker._relay_datagram(data, addr)
-
-
 @dataclass
 class Leg:
     id: str
@@ -182,7 +177,10 @@ class Worker:
         self.by_handle: dict[int, str] = {}
         self.out = sys.stdout
         self.relay_host = relay_host  # "" = no relay socket (a single worker)
-        self.relay_transport: asyncio.DatagramTransport | None = None
+        # Non-blocking, drained by the media loop at each tick: asyncio's datagram transport
+        # takes one datagram per loop iteration, which fell behind (seconds, and losses) at
+        # 50 relayed pairs on a loaded 2-core host.
+        self.relay_sock: socket.socket | None = None
         self.streams: dict[int, RelayAudio] = {}
 
     def emit(self, ev: str, **fields: Any) -> None:
@@ -195,11 +193,12 @@ class Worker:
         # The worker only places calls; anything arriving uninvited is refused (486).
         self.host.ua.on_incoming(self._refuse)
         if self.relay_host:
-            transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-                lambda: _RelayProtocol(self), local_addr=(self.relay_host, 0)
-            )
-            self.relay_transport = transport
-            host, port = transport.get_extra_info("sockname")[:2]
+            sock = self.relay_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.setblocking(False)
+            with contextlib.suppress(OSError):  # best effort: room for a stalled tick or two
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RELAY_SOCKET_BUFFER)
+            sock.bind((self.relay_host, 0))
+            host, port = sock.getsockname()[:2]
             self.emit("ready", listen=self.host.listen, relay=f"{host}:{port}")
         else:
             self.emit("ready", listen=self.host.listen)
@@ -230,8 +229,21 @@ class Worker:
                 with contextlib.suppress(Exception):
                     await leg.tracked.call.hangup()
             await self.host.close()
-            if self.relay_transport is not None:
-                self.relay_transport.close()
+            if self.relay_sock is not None:
+                self.relay_sock.close()
+
+    def _drain_relay(self) -> None:
+        sock = self.relay_sock
+        if sock is None:
+            return
+        for _ in range(RELAY_DRAIN_MAX):
+            try:
+                data, addr = sock.recvfrom(4096)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            self._relay_datagram(data, addr)
 
     def _relay_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
         if len(data) < RELAY_HEADER.size:
@@ -245,13 +257,12 @@ class Worker:
 
     def _add_remote(self, c: dict[str, Any]) -> None:
         """A relay leg standing for leg ``call`` in the worker whose relay socket is ``peer``."""
-        if self.relay_transport is None:
+        if self.relay_sock is None:
             raise ValueError("this worker has no relay socket")
         if c["call"] in self.legs:
             raise ValueError("a leg with that id is already here")
         host, _, port = str(c["peer"]).rpartition(":")
-        transport = self.relay_transport
-        audio = RelayAudio(int(c["stream"]), (host, int(port)), transport.sendto)
+        audio = RelayAudio(int(c["stream"]), (host, int(port)), self.relay_sock.sendto)
         tracked = TrackedCall(call=RelayCall(audio), handle=-int(c["stream"]))
         leg = Leg(c["call"], tracked, 0.0, time.monotonic(), answered=True, relay=audio)
         leg.answered_at = time.monotonic()
@@ -442,6 +453,7 @@ class Worker:
         next_tick = time.monotonic()
         tick = 0
         while True:
+            self._drain_relay()
             now = time.monotonic()
             tick += 1
             rx: dict[str, bytes] = {}
