@@ -27,7 +27,15 @@ discarded receive audio (``rx_discarded_bytes`` + jitter-buffer overflow). Basel
 same run: the same 2N legs to SIPp with no bridge and no recording (the library's own cost).
 Bounded: N up to the worker's 200 legs, a fixed hold, loopback only.
 
-    python bench/sip.py [--pairs 10,25,50,100] [--hold 15]
+With ``--workers N`` (or a list, ``1,2``: one row each) the engine runs a pool of N media
+workers (decision 0064). Legs are placed by the engine (least-loaded worker); the bench then
+pairs the SIPp legs so that a share ``1 − 1/N`` of the bridges join legs in two workers (the
+share an agent leg spread at random would give) and go through the relay, the rest stay in
+one worker. Probe callees land where the engine puts them; their mouth → ear is split into
+relayed and local bridges, and every relay leg reports each datagram's age when the other
+worker's media loop took it (what the relay adds). CPU is the sum over the workers.
+
+    python bench/sip.py [--pairs 10,25,50,100] [--hold 15] [--workers 1,2]
 """
 
 from __future__ import annotations
@@ -168,11 +176,15 @@ class Run:
         return future
 
 
-async def probe_slot(engine: SipEngine, run: Run, slot: int, agent_leg: str, until: float) -> int:
-    """Callee calls to the peer, one at a time, each bridged to the slot's agent leg at once."""
+async def probe_slot(
+    engine: SipEngine, run: Run, slot: int, agent_leg: str, until: float, relayed: list[bool]
+) -> int:
+    """Callee calls to the peer, one at a time, each bridged to the slot's agent leg at once
+    (``relayed``: per callee, in order, whether its bridge crossed workers)."""
     placed = 0
     while time.monotonic() < until - 3.5:  # only calls that can finish inside the hold
         callee = await engine.open_agent_leg(f"callee-{slot}")
+        relayed.append(engine.worker_of(callee) != engine.worker_of(agent_leg))
         placed += 1
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(run.wait(callee, CallEventKind.ANSWERED), 10)
@@ -187,8 +199,29 @@ async def probe_slot(engine: SipEngine, run: Run, slot: int, agent_leg: str, unt
     return placed
 
 
+def pair_up(
+    legs: list[str], worker_of: dict[str, int], relayed_share: float
+) -> list[tuple[str, str]]:
+    """Pairs of legs, ``relayed_share`` of them across two workers (as far as the legs'
+    placement allows), the rest inside one."""
+    buckets: dict[int, list[str]] = {}
+    for leg in legs:
+        buckets.setdefault(worker_of[leg], []).append(leg)
+    crossing = round(len(legs) // 2 * relayed_share)
+    pairs: list[tuple[str, str]] = []
+    while sum(len(b) for b in buckets.values()) >= 2:
+        full = sorted((b for b in buckets.values() if b), key=len, reverse=True)
+        if len(pairs) < crossing and len(full) >= 2:
+            pairs.append((full[0].pop(), full[1].pop()))
+        elif len(full[0]) >= 2:
+            pairs.append((full[0].pop(), full[0].pop()))
+        else:
+            pairs.append((full[0].pop(), full[1].pop()))
+    return pairs
+
+
 async def run_once(
-    pairs: int, hold: float, bridged: bool, tmp: Path, peer: Peer, prompt: Path
+    pairs: int, hold: float, bridged: bool, tmp: Path, peer: Peer, prompt: Path, workers: int = 1
 ) -> dict[str, Any]:
     port = free_loopback_port()
     sipp = subprocess.Popen(
@@ -221,13 +254,16 @@ async def run_once(
             recordings_dir=tmp / f"rec-{pairs}-{bridged}",
             prompts={"info": prompt},
             agent_phones=phones,
+            media_workers=workers,
         ),
         resolver=lambda ref: ref,
         keys=lambda _t: (bytes(32), "bench"),
     )
     run = Run()
+    relays: list[dict[str, Any]] = []
     engine.subscribe(run.on_event)
     engine.on_media_stats(lambda call_id, stats: run.stats.__setitem__(call_id, stats))
+    engine.on_relay_stats(lambda _leg, report: relays.append(report))
     log_from = len(peer.events())
     await engine.start()
     try:
@@ -251,27 +287,43 @@ async def run_once(
         while len(run.answered) + len(run.failed) < len(ids) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         setup_s = time.monotonic() - started
-        sipp_legs = ids[: 2 * (pairs - slots)]
+        sipp_legs = [leg for leg in ids[: 2 * (pairs - slots)] if leg in run.answered]
+        placement = {leg: engine.worker_of(leg) or 0 for leg in sipp_legs}
+        load_pairs = pair_up(sipp_legs, placement, 1 - 1 / workers)
+        relayed_pairs = sum(1 for a, b in load_pairs if placement[a] != placement[b])
         if bridged:
-            for a, b in zip(sipp_legs[0::2], sipp_legs[1::2], strict=True):
+            for a, b in load_pairs:
                 await engine.bridge(a, b)
                 await engine.start_recording(a, f"rec-{a}")
-        worker = psutil.Process(engine.worker_pid)
-        worker.cpu_percent(None)
+        procs = [psutil.Process(pid) for pid in engine.worker_pids if pid is not None]
+        for proc in procs:
+            proc.cpu_percent(None)
         until = time.monotonic() + hold
+        relayed_probe: list[list[bool]] = [[] for _ in range(slots)]
         probes = [
-            asyncio.create_task(probe_slot(engine, run, i, agents[i], until)) for i in range(slots)
+            asyncio.create_task(probe_slot(engine, run, i, agents[i], until, relayed_probe[i]))
+            for i in range(slots)
         ]
         await asyncio.sleep(max(0.0, until - time.monotonic()))
-        cpu = worker.cpu_percent(None)
+        per_worker = [proc.cpu_percent(None) for proc in procs]
+        cpu = sum(per_worker)
         placed = sum(await asyncio.gather(*probes))
+        if bridged:  # relay reports end with the hold, not with a loaded teardown's stalls
+            for a, _b in load_pairs:
+                await engine.unbridge(a)
+            await asyncio.sleep(0.3)
         for call_id in ids:
             await engine.hangup(call_id)
         deadline = time.monotonic() + 20
         while len(run.closed) < len(run.answered) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         load_answered = len(run.answered & set(ids))
+        await asyncio.sleep(0.5)  # the relay legs' reports follow their calls' ends
         return {
+            "workers": workers,
+            "relayed_pairs": f"{relayed_pairs}/{len(load_pairs)}" if bridged else "—",
+            "cpu_per_worker": per_worker,
+            "relay": relay_delays(relays),
             "legs": 2 * pairs,
             "answered": load_answered,
             "false_no_answer": len(ids) - load_answered,
@@ -282,7 +334,7 @@ async def run_once(
             # a probe slot holds a callee leg most of the hold (3 s of every ~3.5 s)
             "cpu_per_leg": cpu / max(1, load_answered + slots),
             **media_health(list(run.stats.values()), len(run.answered)),
-            **latencies(peer.events()[log_from:]),
+            **latencies(peer.events()[log_from:], relayed_probe),
             "per_leg": {
                 ("load " if call_id in ids else "probe ") + call_id: stats
                 for call_id, stats in run.stats.items()
@@ -319,8 +371,27 @@ def media_health(stats: list[dict[str, Any]], answered: int) -> dict[str, Any]:
     }
 
 
-def latencies(log: list[dict[str, Any]]) -> dict[str, list[float]]:
-    """Answer → information message, answer → agent audio, mouth → ear (seconds)."""
+def relay_delays(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Over every relay leg: the median leg's p50 and the worst leg's p99 of each datagram's
+    age when the receiving worker's media loop took it (ms), and datagrams lost/dropped."""
+    p50 = [r["delay_ms_p50"] for r in reports if r.get("delay_ms_p50") is not None]
+    p99 = [r["delay_ms_p99"] for r in reports if r.get("delay_ms_p99") is not None]
+    return {
+        "legs": len(reports),
+        "p50_ms": float(np.median(p50)) if p50 else None,
+        "p99_worst_ms": max(p99, default=None),
+        "p99_median_ms": float(np.median(p99)) if p99 else None,
+        "lost": sum(int(r.get("lost") or 0) for r in reports),
+        "dropped_frames": sum(int(r.get("dropped_frames") or 0) for r in reports),
+    }
+
+
+def latencies(
+    log: list[dict[str, Any]], relayed: list[list[bool]] | None = None
+) -> dict[str, list[float]]:
+    """Answer → information message, answer → agent audio, mouth → ear (seconds); mouth →
+    ear also split by whether the callee's bridge was relayed (``relayed[slot]``: per callee
+    in dialling order, matched to the peer's calls to ``callee-<slot>`` in arrival order)."""
     number = {e["call"]: e["number"] for e in log if e["event"] == "incoming"}
     by_call: dict[int, list[dict[str, Any]]] = {}
     for e in log:
@@ -335,10 +406,15 @@ def latencies(log: list[dict[str, Any]]) -> dict[str, list[float]]:
     info: list[float] = []
     agent_audio: list[float] = []
     mouth_ear: list[float] = []
-    for call, events in by_call.items():
+    split: dict[str, list[float]] = {"mouth_ear_relayed": [], "mouth_ear_local": []}
+    seen: dict[str, int] = {}
+    for call, events in sorted(by_call.items()):
         name = str(number.get(call, ""))
         if not name.startswith("callee-"):
             continue
+        nth = seen[name] = seen.get(name, -1) + 1
+        flags = (relayed or [])[int(name.removeprefix("callee-"))] if relayed else []
+        side = None if nth >= len(flags) else ("relayed" if flags[nth] else "local")
         answered = next((float(e["t"]) for e in events if e["event"] == "answered"), None)
         closed = next((float(e["t"]) for e in events if e["event"] == "closed"), None)
         if answered is None or closed is None:
@@ -354,7 +430,9 @@ def latencies(log: list[dict[str, Any]]) -> dict[str, list[float]]:
             match = [t for t in heard if pulse < t < pulse + 0.45]
             if match:
                 mouth_ear.append(match[0] - pulse)
-    return {"info": info, "agent_audio": agent_audio, "mouth_ear": mouth_ear}
+                if side is not None:
+                    split[f"mouth_ear_{side}"].append(match[0] - pulse)
+    return {"info": info, "agent_audio": agent_audio, "mouth_ear": mouth_ear, **split}
 
 
 def late(r: dict[str, Any]) -> str:
@@ -372,17 +450,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pairs", default="10,25,50")
     parser.add_argument("--hold", type=float, default=15.0)
+    parser.add_argument(
+        "--workers", default="1", help="media workers: N, or a list (1,2) for one row each"
+    )
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     args = parser.parse_args()
+    pool = [int(w) for w in str(args.workers).split(",")]
+    if any(not 1 <= w <= 16 for w in pool):
+        raise SystemExit("--workers: 1 to 16")
     console = Console(width=250)
-    table = Table(title="SIP engine on loopback: one media worker, SIPp -rtp_echo far ends")
+    table = Table(title="SIP engine on loopback: media workers, SIPp -rtp_echo far ends")
     for column in (
         "pairs",
+        "workers",
         "legs",
         "answered",
         "false no-answer",
         "setup calls/s",
-        "worker CPU % (bridged+recorded)",
+        "relayed pairs",
+        "CPU % all workers (bridged+recorded)",
+        "per worker",
         "baseline CPU % (plain legs)",
         "CPU per leg (ratio to baseline)",
     ):
@@ -390,6 +477,7 @@ def main() -> None:
     media = Table(title="Media health (library CallStats, all legs) and latency (PSTN peer probes)")
     for column in (
         "pairs",
+        "workers",
         "stats legs",
         "late % (legs ≥ 2 %, worst)",
         "baseline late % (legs ≥ 2 %, worst)",
@@ -399,6 +487,9 @@ def main() -> None:
         "answer→info msg p50/p99 ms",
         "answer→agent audio p50/p99 ms",
         "mouth→ear via bridge p50/p99 ms",
+        "… relayed bridges",
+        "… local bridges",
+        "relay adds p50 / p99 ms (worst leg; legs)",
     ):
         media.add_column(column, justify="right")
     results = []
@@ -408,37 +499,55 @@ def main() -> None:
         peer = start_peer(tmp)
         try:
             for pairs in (int(p) for p in args.pairs.split(",")):
-                with console.status(f"{pairs} pairs"):
-                    base = asyncio.run(run_once(pairs, args.hold, False, tmp, peer, prompt))
-                    full = asyncio.run(run_once(pairs, args.hold, True, tmp, peer, prompt))
-                results.append({"pairs": pairs, "baseline": base, "bridged": full})
-                ratio = (
-                    full["cpu_per_leg"] / base["cpu_per_leg"]
-                    if base["cpu_per_leg"]
-                    else float("nan")
-                )
-                table.add_row(
-                    str(pairs),
-                    f"{full['legs']:.0f}",
-                    f"{full['answered']:.0f}",
-                    f"{full['false_no_answer']:.0f}",
-                    f"{full['setup_cps']:.1f}",
-                    f"{full['cpu_pct']:.1f}",
-                    f"{base['cpu_pct']:.1f}",
-                    f"{full['cpu_per_leg']:.2f} ({ratio:.2f}x)",
-                )
-                media.add_row(
-                    str(pairs),
-                    full["stats_legs"],
-                    late(full),
-                    late(base),
-                    f"{full['starved']} (base {base['starved']})",
-                    f"{full['discarded_frames']:.0f} (base {base['discarded_frames']:.0f})",
-                    f"{full['probe_answered']}/{full['probe_calls']}",
-                    pct(full["info"]),
-                    pct(full["agent_audio"]),
-                    pct(full["mouth_ear"]),
-                )
+                for workers in pool:
+                    with console.status(f"{pairs} pairs, {workers} workers"):
+                        base = asyncio.run(
+                            run_once(pairs, args.hold, False, tmp, peer, prompt, workers)
+                        )
+                        full = asyncio.run(
+                            run_once(pairs, args.hold, True, tmp, peer, prompt, workers)
+                        )
+                    results.append(
+                        {"pairs": pairs, "workers": workers, "baseline": base, "bridged": full}
+                    )
+                    ratio = (
+                        full["cpu_per_leg"] / base["cpu_per_leg"]
+                        if base["cpu_per_leg"]
+                        else float("nan")
+                    )
+                    relay = full["relay"]
+                    table.add_row(
+                        str(pairs),
+                        str(workers),
+                        f"{full['legs']:.0f}",
+                        f"{full['answered']:.0f}",
+                        f"{full['false_no_answer']:.0f}",
+                        f"{full['setup_cps']:.1f}",
+                        full["relayed_pairs"],
+                        f"{full['cpu_pct']:.1f}",
+                        " + ".join(f"{c:.0f}" for c in full["cpu_per_worker"]),
+                        f"{base['cpu_pct']:.1f}",
+                        f"{full['cpu_per_leg']:.2f} ({ratio:.2f}x)",
+                    )
+                    media.add_row(
+                        str(pairs),
+                        str(workers),
+                        full["stats_legs"],
+                        late(full),
+                        late(base),
+                        f"{full['starved']} (base {base['starved']})",
+                        f"{full['discarded_frames']:.0f} (base {base['discarded_frames']:.0f})",
+                        f"{full['probe_answered']}/{full['probe_calls']}",
+                        pct(full["info"]),
+                        pct(full["agent_audio"]),
+                        pct(full["mouth_ear"]),
+                        pct(full["mouth_ear_relayed"]),
+                        pct(full["mouth_ear_local"]),
+                        "—"
+                        if relay["p50_ms"] is None
+                        else f"{relay['p50_ms']:.0f} / {relay['p99_worst_ms']:.0f} "
+                        f"({relay['legs']})",
+                    )
         finally:
             stop(peer.proc)
     console.print(table)
