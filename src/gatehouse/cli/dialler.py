@@ -68,6 +68,9 @@ def run(
     organisation: str = typer.Option(
         "Gatehouse", help="SIP engine: who the information message says is calling."
     ),
+    media_workers: int = typer.Option(
+        1, min=1, max=16, help="SIP engine: media worker processes (≤ 200 legs each)."
+    ),
 ) -> None:
     """Dial CAMPAIGN with simulated agents until stopped (Ctrl-C stops cleanly)."""
     if engine not in ("simulated", "sip"):
@@ -101,6 +104,7 @@ def run(
                 sip_trunk=trunk if engine == "sip" else None,
                 agent_phone=agent_phone,
                 organisation=organisation,
+                media_workers=media_workers,
                 talk_median_s=talk_median,
                 recordings_dir=settings.data_dir / "recordings",
                 master_key_file=settings.resolved_master_key_file(),

@@ -231,7 +231,8 @@ def test_campaign_over_real_sip_records_both_voices_and_dials_each_number_once(
 
 
 def test_dialler_run_engine_sip_from_the_command_line(db_url: str, tmp_path: Path) -> None:
-    """`gatehouse dialler run --engine sip` as an operator runs it, stopped with SIGTERM."""
+    """`gatehouse dialler run --engine sip` as an operator runs it, with two media workers,
+    stopped with SIGTERM."""
     import json
     import os
     import signal
@@ -269,6 +270,7 @@ def test_dialler_run_engine_sip_from_the_command_line(db_url: str, tmp_path: Pat
             "--campaign", "k1", "--engine", "sip", "--agents", "2",
             "--trunk", peer.listen, "--agent-phone", f"sip:{{agent}}@{peer.listen}",
             "--organisation", "Northfield Research", "--talk-median", "3",
+            "--media-workers", "2",  # two agent legs: one per worker, calls relayed across
         ]  # fmt: skip
         run = subprocess.Popen(
             command,

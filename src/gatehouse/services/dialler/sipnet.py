@@ -82,6 +82,7 @@ def campaign_sip_engine(
     organisation: str,
     recordings_dir: Path,
     prompts_dir: Path,
+    media_workers: int = 1,
 ) -> SipEngine:
     """The SIP engine for one campaign: its information message spoken from the organisation
     and caller ID, recordings encrypted under the tenant's key and catalogued as each one is
@@ -97,6 +98,7 @@ def campaign_sip_engine(
             recordings_dir=recordings_dir,
             tenant=tenant,
             agent_phones=phones,
+            media_workers=media_workers,
         ),
         resolver=resolver,
         keys=recordings.engine_key_provider(factory, keyring),

@@ -50,6 +50,7 @@ class WorkerOptions:
     sip_trunk: str | None = None
     organisation: str = "Gatehouse"  # named in the information message
     agent_phone: str = ""  # SIP URI template with {agent}, e.g. sip:{agent}@127.0.0.1:5080
+    media_workers: int = 1  # SIP media worker processes (decision 0064)
     recordings_dir: Path = Path("var/recordings")
     master_key_file: Path = Path("var/keys/master.key")
 
@@ -134,6 +135,7 @@ async def _run_sip(
         organisation=opts.organisation,
         recordings_dir=opts.recordings_dir,
         prompts_dir=opts.recordings_dir.parent / "prompts",
+        media_workers=opts.media_workers,
     )
     await engine.start()
     try:
