@@ -185,11 +185,7 @@ class DomainPacer:
             seconds_to_day_end=day_end,
             # the runtime's hard abandon bound, where it applies (``_dial_round``): the pacer
             # is told, so it does not learn from calls it asked for and were never placed
-            max_new_calls=(
-                max(0, ready_agents + rt.abandon_headroom(now) - dialling)
-                if rt.worst_case_cap
-                else None
-            ),
+            max_new_calls=rt.new_calls_allowed(now, ready_agents, dialling),
         )
         return max(0, int(self.inner.decide(snapshot)))
 
@@ -573,6 +569,13 @@ class DiallerRuntime:
     def _dialling(self) -> int:
         return sum(1 for c in self.calls.values() if c.answered_at is None and not c.closed)
 
+    def new_calls_allowed(self, now: float, ready: int, dialling: int) -> int | None:
+        """The most new calls the worst-case cap lets this round place (never more calls
+        beyond the free agents than the abandon budget can absorb); None: no cap applies."""
+        if not self.worst_case_cap:
+            return None
+        return max(0, ready + self.abandon_headroom(now) - dialling)
+
     def abandon_headroom(self, now: float) -> int:
         """How many calls may be in flight beyond the free agents (each could be abandoned)
         while the rate stays at or under the operating target even if every one of them is
@@ -657,10 +660,9 @@ class DiallerRuntime:
         dialling = self._dialling()
         want = self.pacer.lines_to_dial(ready_agents=ready, dialling=dialling, config=self.config)
         reserved = isinstance(self.pacer, ProgressivePacer)
-        if self.worst_case_cap:
-            # never more calls beyond the free agents than the abandon budget can absorb
-            allowed = ready + self.abandon_headroom(now) - dialling
-            want = min(want, max(0, allowed))
+        allowed = self.new_calls_allowed(now, ready, dialling)
+        if allowed is not None:
+            want = min(want, allowed)
         while want > 0:
             state = self._next_contact(now)
             if state is None:
